@@ -1,0 +1,69 @@
+"""Every pin in the lock files is complete, well-formed and wired into MODULE.bazel."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
+SOURCES = json.loads((RUNFILES / "third_party/sources.lock.json").read_text())
+WHEELS = json.loads((RUNFILES / "third_party/python/tool_wheels.lock.json").read_text())
+MODULE = (RUNFILES / "MODULE.bazel").read_text()
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+ARCHIVES = sorted(SOURCES["archives"].items())
+
+
+def use_repo_names(extension: str) -> set[str]:
+    block = re.search(rf"use_repo\(\s*{extension},(.*?)\)", MODULE, re.S).group(1)
+    return set(re.findall(r'"([^"]+)"', block))
+
+
+@pytest.mark.parametrize("name,entry", ARCHIVES, ids=[n for n, _ in ARCHIVES])
+def test_archive_entry_is_complete(name, entry):
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
+    assert entry["urls"] and all(u.startswith("https://") for u in entry["urls"])
+    assert SHA256.match(entry["sha256"])
+    assert entry["version"] and entry["hash_source"]
+    assert "TBD" not in json.dumps(entry)
+    for label in entry.get("patches", []) + ([entry["build_file"]] if entry.get("build_file") else []):
+        assert label.startswith("//"), label
+        assert (RUNFILES / label[2:].replace(":", "/")).is_file(), f"{label} does not exist"
+
+
+@pytest.mark.parametrize("name,entry", ARCHIVES, ids=[n for n, _ in ARCHIVES])
+def test_offline_source_is_exactly_one_kind(name, entry):
+    offline = entry["offline"]
+    kinds = [k for k in ("identical", "substitute", "note") if offline.get(k)]
+    assert len(kinds) == 1, f"{name}: offline must be identical, substitute or note, not {kinds}"
+    if offline.get("identical"):
+        assert offline["debian_path"].startswith("pool/")
+        assert "re-verified offline" in entry["hash_source"]
+    if offline.get("substitute"):
+        sub = offline["substitute"]
+        assert sub["debian_path"].startswith("pool/")
+        assert SHA256.match(sub["sha256"]) and SHA256.match(sub["tree_sha256"])
+        assert sub["sha256"] != entry["sha256"], "a substitute with upstream bytes is 'identical'"
+        assert sub["strip_prefix"] and sub["differs"]
+
+
+def test_every_archive_is_a_repo_of_the_root_module():
+    assert use_repo_names("sources") == set(SOURCES["archives"])
+
+
+@pytest.mark.parametrize("wheel", WHEELS["wheels"], ids=[w["project"] for w in WHEELS["wheels"]])
+def test_tool_wheel_is_pinned_and_pure(wheel):
+    assert SHA256.match(wheel["sha256"])
+    assert wheel["filename"].endswith("-py3-none-any.whl"), "tool wheels must be pure Python"
+    assert f"-{wheel['version']}-" in wheel["filename"]
+    assert wheel["hash_source"]
+    known = {w["project"] for w in WHEELS["wheels"]}
+    assert set(wheel.get("deps", [])) <= known
+
+
+def test_every_tool_wheel_is_a_repo_of_the_root_module():
+    names = {"pypi_" + re.sub(r"[-.]", "_", w["project"].lower()) for w in WHEELS["wheels"]}
+    assert use_repo_names("tool_wheels") == names

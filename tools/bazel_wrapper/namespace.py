@@ -1,0 +1,86 @@
+"""Run a command inside the sid root, with host paths bound at the same paths.
+
+A private mount namespace (plus a user namespace when not root) gets the root
+bind-mounted, /dev, /proc and /sys from the host, and each path in `binds` at
+its own path; then `pivot_root` makes the sid root `/`. pivot_root rather than
+chroot matters: the Bazel client checks `/proc/<server>/cwd` against the
+workspace path, and only with a pivoted root does a server started by one call
+show the same path to the client of the next call, so the server is reused.
+Mounts vanish with the namespace, so nothing is ever left mounted on the host.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from bazel_wrapper.errors import WrapperError
+
+# Runs as bash in the new namespace: $1 root, $2 cwd, then binds up to "--", then argv.
+_ENTER_SCRIPT = r"""
+set -eu
+root=$1; cwd=$2; shift 2
+binds=()
+while [ "$1" != "--" ]; do binds+=("$1"); shift; done
+shift
+mount --bind "$root" "$root"
+for d in dev proc sys; do mount --rbind "/$d" "$root/$d"; done
+for f in /etc/resolv.conf /etc/hosts; do
+  if [ -e "$f" ]; then touch "$root$f" 2>/dev/null || true; mount --bind "$f" "$root$f"; fi
+done
+for b in ${binds[@]+"${binds[@]}"}; do
+  mkdir -p "$root$b"; mount --bind "$b" "$root$b"
+done
+mkdir -p "$root/.host"
+cd "$root"
+pivot_root . .host
+umount -l /.host
+cd "$cwd"
+exec "$@"
+"""
+
+# Host variables worth keeping inside; everything else is dropped for hermeticity.
+PASSTHROUGH_ENV = (
+    "CI", "TERM", "COLUMNS", "http_proxy", "https_proxy", "no_proxy",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+)
+ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def check_support() -> None:
+    """Fail early, naming what is missing, when namespaces cannot be made here."""
+    for tool in ("unshare", "pivot_root"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            raise WrapperError(f"`{tool}` (util-linux) is missing: install util-linux")
+    if os.geteuid() == 0:
+        return
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if probe.returncode != 0:
+        raise WrapperError(
+            "running Bazel in the sid root needs root or unprivileged user namespaces, and "
+            f"neither is available here ({probe.stderr.strip() or 'unshare --user failed'}). "
+            "Run as root, enable user namespaces (sysctl kernel.unprivileged_userns_clone=1 / "
+            "user.max_user_namespaces), or install Bazel >= 7.7 and set BAZEL_REAL to it."
+        )
+
+
+def child_env(env: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a command gets inside the root."""
+    out = {"PATH": ROOT_PATH, "HOME": "/root", "LANG": "C.UTF-8", "USER": "root"}
+    out.update({k: env[k] for k in PASSTHROUGH_ENV if k in env})
+    out.update(extra or {})
+    return out
+
+
+def enter_command(root: Path, cwd: Path, binds: list[Path], argv: list[str],
+                  env: dict[str, str]) -> list[str]:
+    """The host command line that runs `argv` in `root` with `env` only."""
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        unshare[1:1] = ["--user", "--map-root-user"]
+    env_args = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(child_env(env).items())]
+    return (unshare + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd)]
+            + [str(b) for b in binds] + ["--"] + env_args + argv)

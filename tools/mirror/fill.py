@@ -1,0 +1,135 @@
+"""Fill the offline mirror from Debian's source archive, verifying every file.
+
+For each entry of the sources lock with an `offline` source:
+- `identical`: Debian's orig tarball has the upstream bytes. It is stored in
+  `distdir/` under the upstream URL's file name, so Bazel's `--distdir` serves it
+  and the upstream sha256 is what Bazel checks.
+- `substitute`: same files, packed differently. It is stored in
+  `substitutes/<repo>/`, checked against its own pinned sha256 and the pinned
+  hash of its extracted tree before Bazel ever sees it.
+
+Downloads go to a temporary name and are renamed into place only when verified,
+so a failed run leaves no partial file behind. A file already in the mirror that
+no longer matches its pin stops the run: something changed it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from mirror.debian import debian_mirror
+from mirror.treehash import TreeError, tree_sha256
+
+
+class MirrorError(Exception):
+    """A mirror file is missing, tampered with, or its tree is not the pinned one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where the filled mirror's two halves are."""
+
+    distdir: Path
+    substitutes: Path
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(url: str, target: Path, sha256: str, what: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=120) as resp:
+                    for chunk in iter(lambda: resp.read(1 << 20), b""):
+                        out.write(chunk)
+            except (urllib.error.URLError, OSError) as err:
+                raise MirrorError(
+                    f"{what}: cannot download {url} ({err}). The Debian archive must carry this "
+                    "file: check that apt's Debian mirror is reachable, or if Debian dropped this "
+                    "version, pin another (README: 'Bumping a pinned version').") from err
+        actual = sha256_file(Path(tmp))
+        if actual != sha256:
+            raise MirrorError(
+                f"{what}: {url} has sha256 {actual}, expected {sha256}. The mirror served other "
+                "bytes than were pinned; do not use it. Check the source, or re-pin deliberately "
+                "in third_party/sources.lock.json after verifying the new file.")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def ensure_file(target: Path, url: str, sha256: str, what: str) -> bool:
+    """Make `target` hold the pinned bytes, downloading if absent. True if downloaded."""
+    if target.exists():
+        actual = sha256_file(target)
+        if actual != sha256:
+            raise MirrorError(
+                f"{what}: mirror file {target} has sha256 {actual}, expected {sha256}: it was "
+                f"changed after it was verified. Delete it (rm {target}) and run again to "
+                "fetch a fresh copy.")
+        return False
+    _download(url, target, sha256, what)
+    return True
+
+
+def verify_tree(archive: Path, strip_prefix: str, tree: str, what: str) -> None:
+    """Check the extracted tree of a substitute against its pinned tree hash."""
+    stamp = archive.with_name(archive.name + ".tree-verified")
+    if stamp.exists() and stamp.read_text().strip() == tree:
+        return
+    try:
+        actual = tree_sha256(archive, strip_prefix)
+    except TreeError as err:
+        raise MirrorError(f"{what}: {err}") from err
+    if actual != tree:
+        raise MirrorError(
+            f"{what}: the files in {archive} (tree sha256 {actual}) are not the pinned tree "
+            f"{tree}; it is not the substitute that was reviewed. Delete it (rm {archive}) and "
+            "run again; if it persists, compare trees with `python3 tools/mirror treehash`.")
+    stamp.write_text(tree + "\n")
+
+
+def fill(lock_path: Path, dest: Path, log: Callable[[str], None] = print,
+         debian_base: str | None = None) -> Layout:
+    """Fill `dest` for every offline-capable entry of the lock; returns its layout."""
+    lock = json.loads(Path(lock_path).read_text())
+    layout = Layout(distdir=dest / "distdir", substitutes=dest / "substitutes")
+    layout.distdir.mkdir(parents=True, exist_ok=True)
+    layout.substitutes.mkdir(parents=True, exist_ok=True)
+    base = None
+    for name, entry in sorted(lock["archives"].items()):
+        offline = entry.get("offline") or {}
+        what = f"{name} {entry['version']}"
+        if offline.get("identical"):
+            base = base or debian_base or debian_mirror()
+            target = layout.distdir / entry["urls"][0].rsplit("/", 1)[-1]
+            if ensure_file(target, f"{base}/{offline['debian_path']}", entry["sha256"], what):
+                log(f"mirror: {what}: upstream bytes (sha256 {entry['sha256'][:12]}) "
+                    f"fetched from Debian {offline['debian_path']}")
+        elif offline.get("substitute"):
+            sub = offline["substitute"]
+            base = base or debian_base or debian_mirror()
+            target = layout.substitutes / name / sub["debian_path"].rsplit("/", 1)[-1]
+            ensure_file(target, f"{base}/{sub['debian_path']}", sub["sha256"], what)
+            verify_tree(target, sub["strip_prefix"], sub["tree_sha256"], what)
+            log(f"mirror: {what}: using SUBSTITUTE {target.name} from Debian, not the upstream "
+                f"archive ({sub['differs']}); sha256 and tree verified")
+    return layout
