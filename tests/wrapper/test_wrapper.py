@@ -46,10 +46,24 @@ def test_split_args():
 
 def test_bazelisk_real_bazel_is_executed_with_the_index(tmp_path):
     real = fake_bazel(tmp_path, "7.7.1")
-    proc = run_wrapper({"BAZEL_REAL": str(real)}, "build", "//krunner:x")
+    home = Path(os.environ["TEST_TMPDIR"])
+    proc = run_wrapper({"BAZEL_REAL": str(real)}, "--output_user_root=" + str(home / "out"), "build", "//krunner:x")
     assert proc.returncode == 0, proc.stderr
     args = [l[4:] for l in proc.stdout.splitlines()]
-    assert args == ["build", "--repo_env=KRUNNER_PYPI_INDEX=https://index.invalid/simple", "//krunner:x"]
+    zig_cache = home / "out" / "zig-cache"
+    assert args == ["--output_user_root=" + str(home / "out"), "build",
+                    "--repo_env=KRUNNER_PYPI_INDEX=https://index.invalid/simple",
+                    f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}",
+                    f"--sandbox_writable_path={zig_cache}", "//krunner:x"]
+    assert zig_cache.is_dir()
+
+
+def test_query_gets_no_build_options(tmp_path):
+    real = fake_bazel(tmp_path, "7.7.1")
+    proc = run_wrapper({"BAZEL_REAL": str(real)}, "--output_user_root=" + str(tmp_path / "o"), "query", "//...")
+    args = [l[4:] for l in proc.stdout.splitlines()]
+    assert not [a for a in args if a.startswith("--sandbox_writable_path")]
+    assert f"--repo_env=KRUNNER_ZIG_CACHE={tmp_path / 'o' / 'zig-cache'}" in args
 
 
 def test_commands_that_do_not_fetch_pass_through_untouched(tmp_path):

@@ -9,6 +9,7 @@ the build is pointed at it with `--config=offline`.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import subprocess
@@ -22,6 +23,9 @@ WORKSPACE = Path(__file__).resolve().parents[2]
 LOCK = WORKSPACE / "third_party" / "sources.lock.json"
 MIN_VERSION = (7, 7)
 # Commands that may fetch or build: they get the PyPI index and, offline, the mirror.
+# Commands that take build options (a sandbox path); query and fetch do not.
+BUILD_OPTION_COMMANDS = {"build", "test", "run", "coverage", "cquery", "aquery", "info",
+                         "print_action"}
 FETCHING_COMMANDS = {"build", "test", "run", "fetch", "query", "cquery", "aquery",
                      "coverage", "mod", "sync", "info", "print_action", "vendor"}
 
@@ -59,11 +63,27 @@ def real_bazel(env: dict[str, str]) -> str | None:
     return None
 
 
-def extra_command_args(command: str | None, env: dict[str, str], cache: Path) -> list[str]:
-    """Flags the wrapper adds after the command: the PyPI index and offline mirror."""
+def output_user_root(startup: list[str], default: Path) -> Path:
+    """The output user root this call uses: --output_user_root if given, else `default`."""
+    for arg in startup:
+        if arg.startswith("--output_user_root="):
+            return Path(arg.split("=", 1)[1])
+    return default
+
+
+def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
+                       out_root: Path) -> list[str]:
+    """Flags the wrapper adds after the command: PyPI index, zig cache, offline mirror."""
     if command not in FETCHING_COMMANDS:
         return []
-    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}"]
+    # zig builds libc once per target into this cache, inside Bazel's output tree;
+    # sandboxed compile actions may write only where they are told they can.
+    zig_cache = out_root / "zig-cache"
+    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}",
+            f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}"]
+    if command in BUILD_OPTION_COMMANDS:
+        zig_cache.mkdir(parents=True, exist_ok=True)
+        args.append(f"--sandbox_writable_path={zig_cache}")
     if network.is_offline(LOCK, env):
         from mirror import fill  # only the offline path pays for importing it
         try:
@@ -91,7 +111,10 @@ def main(argv: list[str]) -> int:
     cache = sid_root.cache_dir()
     try:
         binary = real_bazel(env)
-        extra = extra_command_args(command, env, cache)
+        default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
+                        else cache / "output")
+        out_root = output_user_root(startup, default_root)
+        extra = extra_command_args(command, env, cache, out_root)
         full = startup + ([command] + extra + rest if command else [])
         if binary:
             os.execve(binary, [binary] + full, env)
@@ -100,15 +123,16 @@ def main(argv: list[str]) -> int:
         if command == "version" and not rest:
             sys.stdout.write(debian_version_banner(root))
             return 0
-        output_root = cache / "output"
-        output_root.mkdir(parents=True, exist_ok=True)
+        out_root.mkdir(parents=True, exist_ok=True)
         cwd = Path.cwd()
         binds = [WORKSPACE, cache]
         if not (cwd == WORKSPACE or WORKSPACE in cwd.parents):
             cwd = WORKSPACE
-        cmd = namespace.enter_command(
-            root, cwd=cwd, binds=binds,
-            argv=["/usr/bin/bazel", f"--output_user_root={output_root}"] + full, env=env)
+        # A server started in an older root would keep running there; naming the root
+        # in a startup option makes Bazel restart its server when the root changes.
+        bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
+                      f"--host_jvm_args=-Dkrunner.sid_root={root.name}"]
+        cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full, env=env)
         os.execvp(cmd[0], cmd)
     except WrapperError as err:
         print(f"tools/bazel: error: {err}", file=sys.stderr)
