@@ -120,7 +120,8 @@ def _pinned_archive_impl(rctx):
         _check_patch_applies(rctx, patch)
         rctx.patch(patch, strip = rctx.attr.patch_strip)
     if rctx.attr.build_file:
-        rctx.symlink(rctx.attr.build_file, "BUILD.bazel")
+        rctx.file("BUILD.bazel", rctx.read(rctx.attr.build_file) +
+                                 "\n# Added by pinned_archive.\nexports_files([\"PROVENANCE.json\"])\n")
     else:
         rctx.file("BUILD.bazel", _DEFAULT_BUILD)
     provenance = dict(src.provenance)

@@ -1,0 +1,117 @@
+"""libwebsockets 4.3.5 configured as ttyd 1.7.7's own static build configures it.
+
+scripts/cross-build.sh in ttyd runs CMake with: LWS_WITHOUT_TESTAPPS=ON
+LWS_WITH_MBEDTLS=ON LWS_WITH_LIBUV=ON LWS_STATIC_PIC=ON LWS_WITH_SHARED=OFF
+LWS_UNIX_SOCK=ON LWS_IPV6=ON LWS_ROLE_RAW_FILE=OFF LWS_WITH_HTTP2=ON
+LWS_WITH_HTTP_BASIC_AUTH=OFF LWS_WITH_UDP=OFF LWS_WITHOUT_CLIENT=ON
+LWS_WITHOUT_EXTENSIONS=OFF LWS_WITH_LEJP=OFF LWS_WITH_LEJP_CONF=OFF
+LWS_WITH_LWSAC=OFF LWS_WITH_SEQUENCER=OFF. The values below are what those
+options (plus lws' defaults and its checks against musl, zlib, mbedtls 3.6.7 and
+libuv 1.50.0) set for cmake/lws_config.h.in and cmake/lws_config_private.h.in:
+they were read once from a reference CMake configure with zig cc for
+x86_64-linux-musl (the results are the same for aarch64-linux-musl: both are
+LP64 musl) and are reviewed here; Bazel expands the upstream templates with them
+(//third_party/cmake:defs.bzl). Variables not listed are unset (false).
+LWS_BUILD_HASH is "unknown": the source is a release archive, not a git tree,
+exactly as CMake reports it there.
+"""
+
+LWS_CONFIG = {
+    "CMAKE_INSTALL_PREFIX": "/usr/local",
+    "LIB_SUFFIX": "",
+    "LWS_BUILD_HASH": "unknown",
+    "LWS_CLIENT_HTTP_PROXYING": "1",
+    "LWS_HAS_GETOPT_LONG": "1",
+    "LWS_HAS_INTPTR_T": "1",
+    "LWS_HAVE_ATOLL": "1",
+    "LWS_HAVE_CLOCK_GETTIME": "1",
+    "LWS_HAVE_CTIME_R": "1",
+    "LWS_HAVE_EVENTFD": "1",
+    "LWS_HAVE_EXECVPE": "1",
+    "LWS_HAVE_GETGRGID_R": "1",
+    "LWS_HAVE_GETGRNAM_R": "1",
+    "LWS_HAVE_GETPWNAM_R": "1",
+    "LWS_HAVE_GETPWUID_R": "1",
+    "LWS_HAVE_GMTIME_R": "1",
+    "LWS_HAVE_LOCALTIME_R": "1",
+    "LWS_HAVE_MALLOC_H": "1",
+    "LWS_HAVE_MALLOC_USABLE_SIZE": "1",
+    "LWS_HAVE_MBEDTLS_AUTH_KEY_ID": "1",
+    "LWS_HAVE_MBEDTLS_NET_SOCKETS": "1",
+    "LWS_HAVE_MBEDTLS_SSL_NEW_SESSION_TICKET": "1",
+    "LWS_HAVE_PIPE2": "1",
+    "LWS_HAVE_PTHREAD_H": "1",
+    "LWS_HAVE_RTA_PREF": "1",
+    "LWS_HAVE_STDINT_H": "1",
+    "LWS_HAVE_SUSECONDS_T": "1",
+    "LWS_HAVE_TIMEGM": "1",
+    "LWS_HAVE_VFORK": "1",
+    "LWS_INSTALL_LIB_DIR": "lib",
+    "LWS_LIBRARY_VERSION": "4.3.5-unknown",
+    "LWS_LIBRARY_VERSION_MAJOR": "4",
+    "LWS_LIBRARY_VERSION_MINOR": "3",
+    "LWS_LIBRARY_VERSION_PATCH": "5",
+    "LWS_LIBRARY_VERSION_PATCH_ELABORATED": "5-unknown",
+    "LWS_LOGGING_BITFIELD_CLEAR": "0",
+    "LWS_LOGGING_BITFIELD_SET": "0",
+    "LWS_LOGS_TIMESTAMP": "1",
+    "LWS_LOG_TAG_LIFECYCLE": "1",
+    "LWS_MAX_SMP": "1",
+    "LWS_NO_DAEMONIZE": "1",
+    "LWS_OPENSSL_CLIENT_CERTS": "../share",
+    "LWS_OPENSSL_SUPPORT": "1",
+    "LWS_PLAT_UNIX": "1",
+    "LWS_ROLE_H1": "1",
+    "LWS_ROLE_H2": "1",
+    "LWS_ROLE_RAW": "1",
+    "LWS_ROLE_WS": "1",
+    "LWS_SSL_CLIENT_USE_OS_CA_CERTS": "1",
+    "LWS_SUPPRESS_DEPRECATED_API_WARNINGS": "1",
+    "LWS_WITH_CACHE_NSCOOKIEJAR": "1",
+    "LWS_WITH_CBOR_FLOAT": "1",
+    "LWS_WITH_CONMON": "1",
+    "LWS_WITH_CUSTOM_HEADERS": "1",
+    "LWS_WITH_DIR": "1",
+    "LWS_WITH_EVENT_LIBS": "1",
+    "LWS_WITH_FILE_OPS": "1",
+    "LWS_WITH_HTTP2": "1",
+    "LWS_WITH_HTTP_UNCOMMON_HEADERS": "1",
+    "LWS_WITH_IPV6": "1",
+    "LWS_WITH_LIBUV": "1",
+    "LWS_WITH_MBEDTLS": "1",
+    "LWS_WITH_NETLINK": "1",
+    "LWS_WITH_NETWORK": "1",
+    "LWS_WITH_POLL": "1",
+    "LWS_WITH_SERVER": "1",
+    "LWS_WITH_SYS_SMD": "1",
+    "LWS_WITH_SYS_STATE": "1",
+    "LWS_WITH_TLS": "1",
+    "LWS_WITH_UNIX_SOCK": "1",
+}
+
+LWS_CONFIG_PRIVATE = {
+    "LWS_HAS_PTHREAD_SETNAME_NP": "1",
+    "LWS_HAVE_EXECVPE": "1",
+    "LWS_HAVE_FORK": "1",
+    "LWS_HAVE_GETENV": "1",
+    "LWS_HAVE_GETIFADDRS": "1",
+    "LWS_HAVE_GETLOADAVG": "1",
+    "LWS_HAVE_INTTYPES_H": "1",
+    "LWS_HAVE_MALLOC": "1",
+    "LWS_HAVE_MEMORY_H": "1",
+    "LWS_HAVE_NETINET_IN_H": "1",
+    "LWS_HAVE_STDINT_H": "1",
+    "LWS_HAVE_STDLIB_H": "1",
+    "LWS_HAVE_STRERROR": "1",
+    "LWS_HAVE_STRINGS_H": "1",
+    "LWS_HAVE_STRING_H": "1",
+    "LWS_HAVE_SYS_PRCTL_H": "1",
+    "LWS_HAVE_SYS_RESOURCE_H": "1",
+    "LWS_HAVE_SYS_SOCKET_H": "1",
+    "LWS_HAVE_SYS_STAT_H": "1",
+    "LWS_HAVE_SYS_TYPES_H": "1",
+    "LWS_HAVE_TCP_USER_TIMEOUT": "1",
+    "LWS_HAVE_UNISTD_H": "1",
+    "LWS_HAVE_VFORK": "1",
+    "LWS_WITH_ZLIB": "1",
+}
