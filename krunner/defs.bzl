@@ -22,7 +22,8 @@ def krunner_distribution(distro, arch, runtime, packages, ttyd, licenses = []):
       runtime: a directory target laid out as the volume root (CPython).
       packages: a directory target with lib/pythonX.Y/site-packages and bin/.
       ttyd: the static ttyd binary for `arch`.
-      licenses: license files for the volume's licenses/ and the wheel's dist-info.
+      licenses: single-file targets named LICENSE.<component>, for the volume's
+        licenses/ and the wheel's dist-info/licenses/.
     """
     d = DISTROS[distro]
     volume = "{}_volume_{}".format(distro, arch)
@@ -30,7 +31,7 @@ def krunner_distribution(distro, arch, runtime, packages, ttyd, licenses = []):
         name = volume,
         arch = arch,
         trees = [runtime, packages],
-        files = dict({ttyd: "bin/ttyd:x"}, **{lic: "licenses/" + Label(lic).name for lic in licenses}),
+        files = dict({ttyd: "bin/ttyd:x"}, **{lic: "licenses/{}.txt".format(Label(lic).name) for lic in licenses}),
         empty_dirs = AGENT_MOUNT_POINTS,
     )
     krunner_wheel(

@@ -1,0 +1,96 @@
+"""Just enough ELF reading for the volume tests: machine, interpreter, needed
+libraries, runpath, and the symbol versions (GLIBC_2.17, ...) a file requires."""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from pathlib import Path
+
+MACHINES = {62: "x86_64", 183: "aarch64"}
+PT_INTERP, PT_DYNAMIC = 3, 2
+DT_NEEDED, DT_STRTAB, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERNEEDNUM = 1, 5, 15, 29, 0x6FFFFFFE, 0x6FFFFFFF
+
+
+@dataclasses.dataclass
+class ElfInfo:
+    """What the tests ask of one ELF file."""
+
+    machine: str
+    interpreter: str | None
+    needed: list[str]
+    runpath: list[str]
+    version_needs: dict[str, list[str]]  # library -> ["GLIBC_2.17", ...]
+
+    @property
+    def static(self) -> bool:
+        return self.interpreter is None and not self.needed
+
+    def max_glibc(self) -> tuple[int, ...]:
+        """The highest GLIBC_x.y symbol version required, (0,) if none."""
+        best = (0,)
+        for versions in self.version_needs.values():
+            for v in versions:
+                if v.startswith("GLIBC_") and v[6:7].isdigit():
+                    best = max(best, tuple(int(p) for p in v[6:].split(".")))
+        return best
+
+
+def is_elf(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def read_elf(path: Path) -> ElfInfo:
+    """Parse a 64-bit little-endian ELF (all our targets are)."""
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError(f"{path}: not a 64-bit little-endian ELF")
+    machine, = struct.unpack_from("<H", data, 18)
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    segments = [struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize) for i in range(phnum)]
+    interp = None
+    dynamic = []
+    for p_type, _flags, offset, vaddr, _paddr, filesz, _memsz, _align in segments:
+        if p_type == PT_INTERP:
+            interp = data[offset:offset + filesz].rstrip(b"\0").decode()
+        elif p_type == PT_DYNAMIC:
+            for i in range(0, filesz, 16):
+                tag, val = struct.unpack_from("<qQ", data, offset + i)
+                if tag == 0:
+                    break
+                dynamic.append((tag, val))
+
+    def to_offset(addr: int) -> int:
+        for p_type, _f, offset, vaddr, _pa, filesz, _m, _a in segments:
+            if p_type == 1 and vaddr <= addr < vaddr + filesz:  # PT_LOAD
+                return addr - vaddr + offset
+        raise ValueError(f"{path}: address {addr:#x} is in no loaded segment")
+
+    tags = {}
+    for tag, val in dynamic:
+        tags.setdefault(tag, []).append(val)
+    needed, runpath, version_needs = [], [], {}
+    if DT_STRTAB in tags:
+        strtab = to_offset(tags[DT_STRTAB][0])
+
+        def string(off: int) -> str:
+            end = data.index(b"\0", strtab + off)
+            return data[strtab + off:end].decode()
+
+        needed = [string(v) for v in tags.get(DT_NEEDED, [])]
+        for v in tags.get(DT_RUNPATH, []) + tags.get(DT_RPATH, []):
+            runpath += string(v).split(":")
+        if DT_VERNEED in tags:
+            off = to_offset(tags[DT_VERNEED][0])
+            for _ in range(tags.get(DT_VERNEEDNUM, [0])[0]):
+                _ver, cnt, file_off, aux, nxt = struct.unpack_from("<HHIII", data, off)
+                lib = string(file_off)
+                a = off + aux
+                for _ in range(cnt):
+                    _hash, _flags, _other, name_off, anext = struct.unpack_from("<IHHII", data, a)
+                    version_needs.setdefault(lib, []).append(string(name_off))
+                    a += anext
+                off += nxt
+    return ElfInfo(MACHINES.get(machine, str(machine)), interp, needed, runpath, version_needs)
