@@ -1,0 +1,192 @@
+"""Write a krunner volume: a deterministic `.tar.xz` of the /opt/backend.ai tree.
+
+The agent's extractor runs `tar xJf archive -C /root/volume/`, so members are
+relative paths of the volume root (`./bin/python3`, ...). Trees (the runtime,
+the installed packages), single files (ttyd, licenses) and empty directories are
+merged into one listing. A path may come from only one input, unless both are
+directories. The archive has sorted members, a fixed mtime, uid/gid 0 with empty
+owner names, normalised modes (0755 for directories and executables, 0644
+otherwise), symlinks kept as symlinks, and xz without timestamps. A symlink that
+points outside the root, or an absolute one, stops the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import lzma
+import os
+import posixpath
+import stat
+import sys
+import tarfile
+from pathlib import Path
+
+# rules_pkg's portable mtime (2000-01-01): no 1970 dates that some tools take for "unset".
+PORTABLE_MTIME = 946684800
+
+
+class VolumeError(Exception):
+    """An input that cannot go into a volume as it is; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One member of the volume: a directory, a file (from `source`) or a symlink."""
+
+    kind: str  # "dir" | "file" | "symlink"
+    source: str = ""
+    executable: bool = False
+    target: str = ""
+    origin: str = ""
+
+
+def _check_symlink(path: str, target: str, origin: str) -> None:
+    if target.startswith("/"):
+        raise VolumeError(f"{origin}: symlink {path} -> {target} is absolute; the volume is "
+                          "mounted elsewhere than it is built, so make it relative")
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    if resolved == ".." or resolved.startswith("../"):
+        raise VolumeError(f"{origin}: symlink {path} -> {target} escapes the volume root")
+
+
+def _add(entries: dict[str, Entry], path: str, entry: Entry) -> None:
+    parts = path.split("/")
+    if not path or path.startswith("/") or ".." in parts or "" in parts:
+        raise VolumeError(f"{entry.origin}: member path {path!r} is absolute or escapes the root")
+    old = entries.get(path)
+    if old is not None and not (old.kind == entry.kind == "dir"):
+        raise VolumeError(f"{path} comes from both {old.origin} and {entry.origin}; "
+                          "each volume path must have one source")
+    for i in range(1, len(parts)):  # parents exist as directories in every listing
+        parent = "/".join(parts[:i])
+        if entries.get(parent, Entry("dir")).kind != "dir":
+            raise VolumeError(f"{entry.origin}: {path} is below {parent}, which is not a directory")
+        entries.setdefault(parent, Entry("dir", origin=entry.origin))
+    entries[path] = entry
+
+
+def add_tree(entries: dict[str, Entry], root: Path) -> None:
+    """Add every directory, file and symlink below `root`, relative to it."""
+    origin = str(root)
+    if not root.is_dir():
+        raise VolumeError(f"{origin} is not a directory")
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in dirnames + sorted(filenames):
+            full = os.path.join(dirpath, name)
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.readlink(full)
+                _check_symlink(rel, target, origin)
+                _add(entries, rel, Entry("symlink", target=target, origin=origin))
+            elif stat.S_ISDIR(st.st_mode):
+                _add(entries, rel, Entry("dir", origin=origin))
+            elif stat.S_ISREG(st.st_mode):
+                _add(entries, rel, Entry("file", source=full, executable=bool(st.st_mode & 0o111),
+                                         origin=origin))
+            else:
+                raise VolumeError(f"{origin}: {rel} is neither file, directory nor symlink")
+
+
+ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
+
+
+def check_machine(entries: dict[str, Entry], arch: str) -> None:
+    """Every ELF file in the volume must be built for `arch`."""
+    want = ELF_MACHINES[arch]
+    names = {v: k for k, v in ELF_MACHINES.items()}
+    for path, entry in sorted(entries.items()):
+        if entry.kind != "file":
+            continue
+        with open(entry.source, "rb") as f:
+            head = f.read(20)
+        if len(head) == 20 and head[:4] == b"\x7fELF":
+            machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+            if machine != want:
+                raise VolumeError(f"{path} (from {entry.origin}) is an ELF for "
+                                  f"{names.get(machine, f'machine {machine}')}, not {arch}: "
+                                  "an input was built or locked for the wrong architecture")
+
+
+def _tarinfo(path: str, entry: Entry) -> tarfile.TarInfo:
+    info = tarfile.TarInfo("./" + path if path != "." else ".")
+    info.mtime, info.uid, info.gid, info.uname, info.gname = PORTABLE_MTIME, 0, 0, "", ""
+    if entry.kind == "dir":
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+    elif entry.kind == "symlink":
+        info.type, info.mode, info.linkname = tarfile.SYMTYPE, 0o777, entry.target
+    else:
+        info.size = os.path.getsize(entry.source)
+        info.mode = 0o755 if entry.executable else 0o644
+    return info
+
+
+def write_volume(entries: dict[str, Entry], out: Path, preset: int) -> None:
+    """Write the sorted listing as a tar, xz-compressed, to `out`."""
+    compressor = lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
+
+    class _XzSink(io.RawIOBase):
+        def __init__(self, f):
+            self.f = f
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            self.f.write(compressor.compress(bytes(data)))
+            return len(data)
+
+    with open(out, "wb") as f:
+        sink = _XzSink(f)
+        with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            tar.addfile(_tarinfo(".", Entry("dir")))
+            for path in sorted(entries, key=lambda p: p.encode()):
+                entry = entries[path]
+                info = _tarinfo(path, entry)
+                if entry.kind == "file":
+                    with open(entry.source, "rb") as src:
+                        tar.addfile(info, src)
+                else:
+                    tar.addfile(info)
+        f.write(compressor.flush())
+
+
+def main(argv: list[str]) -> int:
+    """Parse arguments (or an @params file) and write the volume."""
+    parser = argparse.ArgumentParser(description=__doc__, fromfile_prefix_chars="@")
+    parser.add_argument("--out", type=Path, required=True, help="the .tar.xz to write")
+    parser.add_argument("--tree", type=Path, action="append", default=[],
+                        help="a directory whose contents go to the volume root")
+    parser.add_argument("--file", action="append", default=[], metavar="SRC=DEST[:MODE]",
+                        help="a single file at DEST; MODE 'x' makes it executable")
+    parser.add_argument("--dir", action="append", default=[], help="an empty directory to create")
+    parser.add_argument("--arch", choices=sorted(ELF_MACHINES), required=True,
+                        help="the volume's architecture: every ELF inside must match")
+    parser.add_argument("--xz-preset", type=int, default=6, help="xz preset level 0-9")
+    args = parser.parse_args(argv)
+    entries: dict[str, Entry] = {}
+    try:
+        for tree in args.tree:
+            add_tree(entries, tree)
+        for spec in args.file:
+            src, _, dest = spec.partition("=")
+            dest, _, mode = dest.partition(":")
+            if not os.path.isfile(src):
+                raise VolumeError(f"{src} (for {dest}) is not a file")
+            _add(entries, dest, Entry("file", source=src, executable=mode == "x", origin=src))
+        for d in args.dir:
+            _add(entries, d, Entry("dir", origin="--dir"))
+        check_machine(entries, args.arch)
+        write_volume(entries, args.out, args.xz_preset)
+    except VolumeError as err:
+        print(f"build_volume: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""`krunner_volume`: the /opt/backend.ai tree as a deterministic .tar.xz."""
+
+def _krunner_volume_impl(ctx):
+    out = ctx.actions.declare_file(ctx.attr.name + ".tar.xz")
+    args = ctx.actions.args()
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    args.add("--out", out)
+    args.add("--arch", ctx.attr.arch)
+    args.add("--xz-preset", str(ctx.attr.xz_preset))
+    inputs = []
+    for tree in ctx.attr.trees:
+        for f in tree[DefaultInfo].files.to_list():
+            args.add("--tree", f.path)
+            inputs.append(f)
+    for target, dest in ctx.attr.files.items():
+        f = target[DefaultInfo].files.to_list()
+        if len(f) != 1:
+            fail("{} must provide exactly one file for {}, got {}".format(target.label, dest, len(f)))
+        args.add("--file", "{}={}".format(f[0].path, dest))
+        inputs.append(f[0])
+    for d in ctx.attr.empty_dirs:
+        args.add("--dir", d)
+    ctx.actions.run(
+        executable = ctx.executable._tool,
+        arguments = [args],
+        inputs = inputs,
+        outputs = [out],
+        mnemonic = "KrunnerVolume",
+        progress_message = "Writing krunner volume %{output}",
+    )
+    return [DefaultInfo(files = depset([out]))]
+
+krunner_volume = rule(
+    implementation = _krunner_volume_impl,
+    doc = """A krunner volume: runtime, packages, ttyd and mount points in one .tar.xz.
+
+Members are relative to the volume root (`./bin/python3`), sorted, owned by 0:0
+with a fixed mtime; every ELF inside must be built for `arch`.""",
+    attrs = {
+        "arch": attr.string(mandatory = True, values = ["x86_64", "aarch64"], doc = "The volume's CPU architecture; checked against every ELF inside."),
+        "trees": attr.label_list(doc = "Targets whose outputs are directories laid out as the volume root (runtime, packages)."),
+        "files": attr.label_keyed_string_dict(allow_files = True, doc = "Single files and their volume paths; append ':x' to the path for an executable."),
+        "empty_dirs": attr.string_list(doc = "Empty directories to create (the agent's mount points)."),
+        "xz_preset": attr.int(default = 6, values = list(range(10)), doc = "xz compression preset."),
+        "_tool": attr.label(default = "//krunner/private:build_volume", executable = True, cfg = "exec"),
+    },
+)

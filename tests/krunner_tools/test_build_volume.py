@@ -1,0 +1,100 @@
+"""build_volume: deterministic, complete, and refusing what cannot go in a volume."""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+TOOL = os.environ["BUILD_VOLUME"]
+X86_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 11 + (62).to_bytes(2, "little") + b"\0" * 40
+ARM_ELF = X86_ELF[:18] + (183).to_bytes(2, "little") + X86_ELF[20:]
+
+
+def tree(root: Path, files: dict[str, bytes], mode: int = 0o640) -> Path:
+    for name, data in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        p.chmod(mode)
+    return root
+
+
+def build(out: Path, *args: str, arch: str = "x86_64") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, TOOL, "--out", str(out), "--arch", arch, "--xz-preset", "1", *args],
+                          capture_output=True, text=True)
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    runtime = tree(tmp_path / "runtime", {"bin/python3.13": X86_ELF}, 0o750)
+    tree(runtime, {"lib/python3.13/os.py": b"# os\n"}, 0o640)
+    os.symlink("python3.13", runtime / "bin/python3")
+    packages = tree(tmp_path / "pkgs", {"lib/python3.13/site-packages/zmq/__init__.py": b"\n"})
+    ttyd = tree(tmp_path / "t", {"ttyd": X86_ELF})
+    return runtime, packages, ttyd / "ttyd"
+
+
+def args_for(runtime, packages, ttyd):
+    return ["--tree", str(runtime), "--tree", str(packages), "--file", f"{ttyd}=bin/ttyd:x",
+            "--dir", "lib/python3.13/site-packages/ai/backend/kernel"]
+
+
+def test_members_are_relative_sorted_and_normalised(tmp_path, inputs):
+    out = tmp_path / "v.tar.xz"
+    assert build(out, *args_for(*inputs)).returncode == 0
+    with tarfile.open(out) as tar:
+        members = tar.getmembers()
+    names = [m.name for m in members]
+    assert names[0] == "." and all(n.startswith("./") for n in names[1:])
+    assert names[1:] == sorted(names[1:], key=str.encode)
+    assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members} == {(0, 0, "", "", 946684800)}
+    by_name = {m.name: m for m in members}
+    assert by_name["./bin/python3"].issym() and by_name["./bin/python3"].linkname == "python3.13"
+    assert by_name["./bin/python3.13"].mode == 0o755 and by_name["./lib/python3.13/os.py"].mode == 0o644
+    assert by_name["./bin/ttyd"].mode == 0o755
+    assert by_name["./lib/python3.13/site-packages/ai/backend/kernel"].isdir()
+
+
+def test_two_builds_are_identical_and_xz_is_checked(tmp_path, inputs):
+    a, b = tmp_path / "a.tar.xz", tmp_path / "b.tar.xz"
+    build(a, *args_for(*inputs))
+    os.utime(inputs[2], (1, 1))  # mtimes of inputs must not matter
+    build(b, *args_for(*inputs))
+    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+    assert lzma.decompress(a.read_bytes())  # a valid xz stream
+
+
+def test_wrong_arch_elf_is_refused_by_name(tmp_path, inputs):
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs), arch="aarch64")
+    assert proc.returncode == 1 and "bin/python3.13" in proc.stderr and "not aarch64" in proc.stderr
+    assert not (tmp_path / "v.tar.xz").exists()
+
+
+def test_symlink_escaping_the_root_is_refused(tmp_path, inputs):
+    os.symlink("../../../etc/passwd", inputs[0] / "lib/evil")
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs))
+    assert proc.returncode == 1 and "lib/evil" in proc.stderr and "escapes the volume root" in proc.stderr
+
+
+def test_absolute_symlink_is_refused(tmp_path, inputs):
+    os.symlink("/usr/bin/python3", inputs[0] / "bin/py")
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs))
+    assert proc.returncode == 1 and "absolute" in proc.stderr
+
+
+def test_a_path_from_two_inputs_is_refused(tmp_path, inputs):
+    tree(inputs[1], {"bin/ttyd": b"#!/bin/sh\n"})
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs))
+    assert proc.returncode == 1 and "bin/ttyd comes from both" in proc.stderr
+
+
+def test_escaping_destination_is_refused(tmp_path, inputs):
+    proc = build(tmp_path / "v.tar.xz", "--file", f"{inputs[2]}=../ttyd")
+    assert proc.returncode == 1 and "escapes the root" in proc.stderr
