@@ -17,6 +17,7 @@ def _only_root(mctx, what):
 def _archive_attrs(name, entry):
     offline = entry.get("offline") or {}
     substitute = offline.get("substitute") or {}
+    pypi = offline.get("pypi_substitute") or {}
     return dict(
         name = name,
         lock_key = name,
@@ -31,7 +32,13 @@ def _archive_attrs(name, entry):
         substitute_sha256 = substitute.get("sha256", ""),
         substitute_strip_prefix = substitute.get("strip_prefix", ""),
         substitute_tree_sha256 = substitute.get("tree_sha256", ""),
-        substitute_note = substitute.get("differs", ""),
+        substitute_note = substitute.get("differs", "") or pypi.get("differs", ""),
+        pypi_project = pypi.get("project", ""),
+        pypi_version = pypi.get("version", ""),
+        pypi_filename = pypi.get("filename", ""),
+        pypi_sha256 = pypi.get("sha256", ""),
+        pypi_member = pypi.get("volume_member", ""),
+        image_libs = pypi.get("image_libs", []),
         offline_note = offline.get("note", ""),
     )
 

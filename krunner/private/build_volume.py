@@ -67,6 +67,22 @@ def _add(entries: dict[str, Entry], path: str, entry: Entry) -> None:
     entries[path] = entry
 
 
+def _unstage(path: str, rel: str) -> tuple[str, os.stat_result]:
+    """See through Bazel's staging of a tree artifact input.
+
+    A sandbox stages each file of an input directory as an absolute symlink to
+    the same relative path in the real output tree. Follow that one hop, so a
+    real file is read as a file and a symlink the tree really has (bin/python3 ->
+    python3.13) stays a symlink; any other absolute symlink is the tree's own.
+    """
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        link = os.readlink(path)
+        if link.startswith("/") and link.endswith("/" + rel) and os.path.lexists(link):
+            return link, os.lstat(link)
+    return path, st
+
+
 def add_tree(entries: dict[str, Entry], root: Path) -> None:
     """Add every directory, file and symlink below `root`, relative to it."""
     origin = str(root)
@@ -78,7 +94,7 @@ def add_tree(entries: dict[str, Entry], root: Path) -> None:
         for name in dirnames + sorted(filenames):
             full = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            st = os.lstat(full)
+            full, st = _unstage(full, rel)
             if stat.S_ISLNK(st.st_mode):
                 target = os.readlink(full)
                 _check_symlink(rel, target, origin)

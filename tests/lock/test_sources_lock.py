@@ -37,8 +37,13 @@ def test_archive_entry_is_complete(name, entry):
 @pytest.mark.parametrize("name,entry", ARCHIVES, ids=[n for n, _ in ARCHIVES])
 def test_offline_source_is_exactly_one_kind(name, entry):
     offline = entry["offline"]
-    kinds = [k for k in ("identical", "substitute", "note") if offline.get(k)]
-    assert len(kinds) == 1, f"{name}: offline must be identical, substitute or note, not {kinds}"
+    kinds = [k for k in ("identical", "substitute", "pypi_substitute", "note") if offline.get(k)]
+    assert len(kinds) == 1, f"{name}: offline must be identical, substitute, pypi_substitute or note, not {kinds}"
+    if offline.get("pypi_substitute"):
+        sub = offline["pypi_substitute"]
+        assert SHA256.match(sub["sha256"]) and sub["filename"].endswith(".whl")
+        assert sub["volume_member"].endswith(".tar.xz") and sub["differs"] and sub["hash_source"]
+        assert f"-{sub['version']}-" in sub["filename"]
     if offline.get("identical"):
         assert offline["debian_path"].startswith("pool/")
         assert "re-verified offline" in entry["hash_source"]

@@ -19,6 +19,8 @@ py_library(
     deps = {deps},
     visibility = ["//visibility:public"],
 )
+
+exports_files(glob(["**/*.py"], allow_empty = True))
 """
 
 def _pypi_wheel_impl(rctx):

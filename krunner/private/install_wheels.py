@@ -1,0 +1,236 @@
+"""Install a target's wheels into a volume-root directory without running the target.
+
+For each wheel in the lock:
+- its sha256 must be the lock's, and its tags must fit the target (CPython 3.13,
+  the target's platform family and architecture, or pure Python); anything else
+  is refused by name (a wheel for the wrong arch, a tampered file);
+- purelib/platlib go to lib/python3.13/site-packages, `.data/scripts` to bin/
+  and `.data/data` to the volume root; members that would land outside are refused;
+- console scripts from entry_points.txt become launchers, and every `#!python`
+  shebang becomes `#!/opt/backend.ai/bin/python3` (where the volume is mounted);
+- INSTALLER says "krunner" and RECORD lists what was really installed.
+Then every .py is byte-compiled by the exec side's CPython 3.13 (a separate
+`--compiler`, never the target's interpreter) with unchecked-hash pycs whose
+recorded source path is the final /opt/backend.ai path: no mtimes, no build paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import configparser
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path, PurePosixPath
+
+VOLUME = "/opt/backend.ai"
+SHEBANG = f"#!{VOLUME}/bin/python3"
+LAUNCHER = """{shebang}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from {module} import {attr_root}
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit({call}())
+"""
+# Runs under the exec side's python3.13; arguments: site-packages root, its final path.
+COMPILE = r"""
+import importlib.util, os, py_compile, sys
+root, final = sys.argv[1], sys.argv[2]
+print(importlib.util.MAGIC_NUMBER.hex())
+failed = []
+for dirpath, dirnames, filenames in os.walk(root):
+    dirnames.sort()
+    for name in sorted(filenames):
+        if name.endswith(".py"):
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            try:
+                py_compile.compile(path, dfile=os.path.join(final, rel), doraise=True,
+                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            except py_compile.PyCompileError:
+                failed.append(rel)
+print("\n".join(failed))
+"""
+MAGIC_3_13 = "f30d0d0a"
+
+
+class InstallError(Exception):
+    """A wheel that cannot be installed for this target; the message names it."""
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def wheel_tags(filename: str) -> tuple[set[str], set[str], set[str]]:
+    """(python tags, abi tags, platform tags) of a wheel file name."""
+    parts = filename[:-4].split("-")
+    if len(parts) not in (5, 6):
+        raise InstallError(f"{filename}: not a wheel file name")
+    py, abi, plat = parts[-3:]
+    return set(py.split(".")), set(abi.split(".")), set(plat.split("."))
+
+
+def check_tags(filename: str, platform: str) -> None:
+    """Refuse a wheel whose tags do not fit CPython 3.13 on `platform` (e.g. musllinux_1_2_aarch64)."""
+    py, abi, plats = wheel_tags(filename)
+    family, arch = re.match(r"(manylinux|musllinux)_\d+_\d+_(\w+)$", platform).groups()
+    ok_plat = "any" in plats or any(
+        p.endswith("_" + arch) and (p.startswith(family) or (family == "manylinux" and p.startswith("manylinux")))
+        for p in plats)
+    ok_py = bool(py & {"py3", "py2.py3", "cp313"}) or any(
+        t.startswith("cp3") and int(t[3:]) <= 13 for t in py if t[3:].isdigit()) and "abi3" in abi
+    ok_abi = bool(abi & {"none", "cp313", "abi3"})
+    if not (ok_plat and ok_py and ok_abi):
+        raise InstallError(f"{filename} (tags {'.'.join(sorted(py))}-{'.'.join(sorted(abi))}-"
+                           f"{'.'.join(sorted(plats))}) is not for CPython 3.13 on {platform}: "
+                           "a wheel for the wrong arch or platform in the lock; re-run tools/lock_packages")
+
+
+def _safe(rel: str, filename: str) -> PurePosixPath:
+    path = PurePosixPath(rel)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise InstallError(f"{filename}: member {rel!r} would be installed outside the volume")
+    return path
+
+
+def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
+    """Unpack one wheel; returns its dist-info directory name (relative to site-packages)."""
+    with zipfile.ZipFile(whl) as zf:
+        names = zf.namelist()
+        dist_info = sorted({n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")})
+        if len(dist_info) != 1:
+            raise InstallError(f"{whl.name}: expected one .dist-info directory, found {dist_info}")
+        data_dir = dist_info[0][:-len(".dist-info")] + ".data"
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            rel = _safe(info.filename, whl.name)
+            data = zf.read(info)
+            executable = (info.external_attr >> 16) & 0o111
+            if rel.parts[0] == data_dir:
+                kind, rest = rel.parts[1], PurePosixPath(*rel.parts[2:])
+                if kind in ("purelib", "platlib"):
+                    dest = Path(site) / rest
+                elif kind == "scripts":
+                    dest, executable = Path("bin") / rest, True
+                    if data.startswith(b"#!python"):
+                        data = SHEBANG.encode() + b"\n" + data.split(b"\n", 1)[1]
+                elif kind == "data":
+                    dest = Path(rest)
+                elif kind == "headers":
+                    dest = Path("include/site/python3.13") / dist_info[0].split("-")[0] / rest
+                else:
+                    raise InstallError(f"{whl.name}: unknown .data directory {kind!r}")
+            else:
+                dest = Path(site) / rel
+            target = out / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(0o755 if executable else 0o644)
+    return dist_info
+
+
+def console_scripts(out: Path, site: str, dist_info: str) -> list[Path]:
+    """Write launchers for the dist's console_scripts; returns their paths."""
+    ep = out / site / dist_info / "entry_points.txt"
+    written = []
+    if not ep.is_file():
+        return written
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str
+    parser.read_string(ep.read_text())
+    if not parser.has_section("console_scripts"):
+        return written
+    for name, spec in sorted(parser.items("console_scripts")):
+        module, _, attr = spec.strip().partition(":")
+        attr = attr.split("[")[0].strip()
+        target = out / "bin" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(LAUNCHER.format(shebang=SHEBANG, module=module.strip(),
+                                          attr_root=attr.split(".")[0], call=attr))
+        target.chmod(0o755)
+        written.append(target)
+    return written
+
+
+def write_record(out: Path, site: str, dist_info: str, files: list[Path]) -> None:
+    """INSTALLER and RECORD for one distribution, paths relative to site-packages."""
+    base = out / site
+    (base / dist_info / "INSTALLER").write_text("krunner\n")
+    files = files + [base / dist_info / "INSTALLER"]
+    rows = []
+    for f in sorted(set(files)):
+        data = f.read_bytes()
+        rows.append((os.path.relpath(f, base), record_hash(data), str(len(data))))
+    rows.append((f"{dist_info}/RECORD", "", ""))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    (base / dist_info / "RECORD").write_text(buf.getvalue())
+
+
+def main(argv: list[str]) -> int:
+    """Install every wheel of the lock into --out-dir, then byte-compile."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lock", type=Path, required=True, help="the target's package lock")
+    p.add_argument("--wheel", type=Path, action="append", default=[], help="a wheel file (all of the lock's)")
+    p.add_argument("--out-dir", type=Path, required=True, help="the directory to fill (volume root)")
+    p.add_argument("--compiler", default="python3.13", help="the exec side's CPython 3.13, for .pyc only")
+    args = p.parse_args(argv)
+    lock = json.loads(args.lock.read_text())
+    site = f"lib/python{lock['python']}/site-packages"
+    by_name = {w.name: w for w in args.wheel}
+    try:
+        installed: dict[str, list[Path]] = {}
+        for entry in lock["wheels"]:
+            whl = by_name.get(entry["filename"])
+            if whl is None:
+                raise InstallError(f"{entry['filename']} ({entry['name']} {entry['version']}) is in the lock "
+                                   "but was not given: the wheel set is incomplete")
+            actual = sha256_of(whl)
+            if actual != entry["sha256"]:
+                raise InstallError(f"{whl.name} has sha256 {actual}, the lock says {entry['sha256']}: "
+                                   "tampered or a different file")
+            check_tags(whl.name, lock["platform"])
+            before = {f for f in args.out_dir.rglob("*") if f.is_file()}
+            (dist_info,) = install_wheel(whl, args.out_dir, site)
+            console_scripts(args.out_dir, site, dist_info)
+            installed[dist_info] = sorted({f for f in args.out_dir.rglob("*") if f.is_file()} - before)
+        proc = subprocess.run([args.compiler, "-c", COMPILE, str(args.out_dir / site), f"{VOLUME}/{site}"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise InstallError(f"byte-compiling with {args.compiler} failed: {proc.stderr.strip()}")
+        magic, *failed = proc.stdout.splitlines()
+        if magic != MAGIC_3_13:
+            raise InstallError(f"{args.compiler} writes pyc magic {magic}, not CPython 3.13's {MAGIC_3_13}")
+        for dist_info, files in installed.items():
+            pycs = []
+            for f in files:
+                if f.suffix == ".py":
+                    pyc = f.parent / "__pycache__" / f"{f.stem}.cpython-313.pyc"
+                    if pyc.exists():
+                        pycs.append(pyc)
+            write_record(args.out_dir, site, dist_info, files + pycs)
+        if [f for f in failed if f]:
+            print(f"install_wheels: not byte-compiled (syntax for other Pythons): {failed}", file=sys.stderr)
+    except InstallError as err:
+        print(f"install_wheels: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
