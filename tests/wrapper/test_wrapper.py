@@ -34,7 +34,8 @@ def fake_bazel(tmp_path: Path, version: str) -> Path:
 
 def run_wrapper(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("TEST_TMPDIR", "/tmp"),
-           "KRUNNER_OFFLINE": "0", "PIP_INDEX_URL": "https://index.invalid/simple", **env_extra}
+           "KRUNNER_OFFLINE": "0", "PIP_INDEX_URL": "https://index.invalid/simple",
+           "KRUNNER_DEBIAN_MIRROR": "http://debian.invalid/debian", **env_extra}
     return subprocess.run([sys.executable, str(TOOLS_BAZEL), *args], env=env,
                           capture_output=True, text=True, timeout=60)
 
@@ -54,6 +55,7 @@ def test_bazelisk_real_bazel_is_executed_with_the_index(tmp_path):
     assert args == ["--output_user_root=" + str(home / "out"), "build",
                     "--repo_env=KRUNNER_PYPI_INDEX=https://index.invalid/simple",
                     f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}",
+                    "--repo_env=KRUNNER_DEBIAN_MIRROR=http://debian.invalid/debian",
                     f"--sandbox_writable_path={zig_cache}", "//krunner:x"]
     assert zig_cache.is_dir()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bazel_wrapper import namespace, network, sid_root
 from bazel_wrapper.errors import WrapperError
+from mirror.debian import NoDebianMirror, debian_mirror
 
 WORKSPACE = Path(__file__).resolve().parents[2]
 LOCK = WORKSPACE / "third_party" / "sources.lock.json"
@@ -81,6 +82,10 @@ def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
     zig_cache = out_root / "zig-cache"
     args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}",
             f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}"]
+    try:  # Debian packages for the test root filesystems come from apt's own mirror.
+        args.append(f"--repo_env=KRUNNER_DEBIAN_MIRROR={debian_mirror()}")
+    except NoDebianMirror:
+        pass
     if command in BUILD_OPTION_COMMANDS:
         zig_cache.mkdir(parents=True, exist_ok=True)
         args.append(f"--sandbox_writable_path={zig_cache}")
