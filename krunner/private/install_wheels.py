@@ -171,7 +171,9 @@ def write_record(out: Path, site: str, dist_info: str, files: list[Path]) -> Non
     """INSTALLER and RECORD for one distribution, paths relative to site-packages."""
     base = out / site
     (base / dist_info / "INSTALLER").write_text("krunner\n")
-    files = files + [base / dist_info / "INSTALLER"]
+    record = base / dist_info / "RECORD"
+    # The wheel's own RECORD is replaced below; it is listed once, without a hash.
+    files = [f for f in files if f != record] + [base / dist_info / "INSTALLER"]
     rows = []
     for f in sorted(set(files)):
         data = f.read_bytes()

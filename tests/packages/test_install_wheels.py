@@ -1,0 +1,110 @@
+"""install_wheels: installs for the target without running it, and refuses bad input."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+TOOL = os.environ["INSTALL_WHEELS"]
+PLATFORM = "musllinux_1_2_x86_64"
+
+
+def make_wheel(dir: Path, name: str, tags: str = "py3-none-any", files: dict[str, bytes] | None = None,
+               entry_points: str = "") -> Path:
+    files = dict(files or {f"{name}/__init__.py": b"VALUE = 1\n"})
+    di = f"{name}-1.0.dist-info"
+    files[f"{di}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()
+    files[f"{di}/WHEEL"] = f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tags}\n".encode()
+    if entry_points:
+        files[f"{di}/entry_points.txt"] = entry_points.encode()
+    path = dir / f"{name}-1.0-{tags}.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, data in files.items():
+            zf.writestr(n, data)
+        zf.writestr(f"{di}/RECORD", "")
+    return path
+
+
+def install(tmp_path: Path, wheels: list[Path], lock_wheels: list[dict] | None = None) -> subprocess.CompletedProcess:
+    lock = {"python": "3.13", "platform": PLATFORM, "wheels": lock_wheels if lock_wheels is not None else [
+        {"name": w.name.split("-")[0], "version": "1.0", "filename": w.name,
+         "sha256": hashlib.sha256(w.read_bytes()).hexdigest()} for w in wheels]}
+    (tmp_path / "lock.json").write_text(json.dumps(lock))
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    args = [sys.executable, TOOL, "--lock", str(tmp_path / "lock.json"), "--out-dir", str(out)]
+    for w in wheels:
+        args += ["--wheel", str(w)]
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+SITE = "lib/python3.13/site-packages"
+
+
+def test_installs_compiles_and_records(tmp_path):
+    whl = make_wheel(tmp_path, "demo", entry_points="[console_scripts]\ndemo-run = demo.cli:main\n",
+                     files={"demo/__init__.py": b"VALUE = 1\n", "demo/cli.py": b"def main():\n    return 0\n",
+                            "demo-1.0.data/scripts/tool": b"#!python\nprint('tool')\n"})
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    launcher = (out / "bin/demo-run").read_text()
+    assert launcher.startswith("#!/opt/backend.ai/bin/python3\n") and "from demo.cli import main" in launcher
+    assert (out / "bin/tool").read_text().startswith("#!/opt/backend.ai/bin/python3\n")
+    assert os.access(out / "bin/tool", os.X_OK)
+    pyc = (out / SITE / "demo/__pycache__/cli.cpython-313.pyc").read_bytes()
+    assert pyc[:4].hex() == "f30d0d0a" and int.from_bytes(pyc[4:8], "little") == 1  # 3.13, unchecked hash
+    assert b"/opt/backend.ai/lib/python3.13/site-packages/demo/cli.py" in pyc and str(tmp_path).encode() not in pyc
+    di = out / SITE / "demo-1.0.dist-info"
+    assert (di / "INSTALLER").read_text() == "krunner\n"
+    rows = list(csv.reader(io.StringIO((di / "RECORD").read_text())))
+    listed = {r[0] for r in rows}
+    assert {"demo/cli.py", "demo/__pycache__/cli.cpython-313.pyc", "../../../bin/demo-run",
+            "demo-1.0.dist-info/RECORD"} <= listed
+    for path, digest, size in rows:
+        if digest:
+            data = (out / SITE / path).read_bytes()
+            assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert int(size) == len(data)
+
+
+def test_wrong_arch_wheel_is_refused_by_name(tmp_path):
+    whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_aarch64")
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1
+    assert "native-1.0-cp313-cp313-musllinux_1_2_aarch64.whl" in proc.stderr and PLATFORM in proc.stderr
+
+
+def test_glibc_wheel_is_refused_for_a_musl_target(tmp_path):
+    whl = make_wheel(tmp_path, "native", tags="cp313-cp313-manylinux_2_17_x86_64")
+    assert install(tmp_path, [whl]).returncode == 1
+
+
+def test_tampered_wheel_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "demo")
+    lock = [{"name": "demo", "version": "1.0", "filename": whl.name, "sha256": "0" * 64}]
+    proc = install(tmp_path, [whl], lock)
+    assert proc.returncode == 1 and "tampered" in proc.stderr and whl.name in proc.stderr
+
+
+def test_missing_wheel_is_named(tmp_path):
+    lock = [{"name": "gone", "version": "1.0", "filename": "gone-1.0-py3-none-any.whl", "sha256": "0" * 64}]
+    proc = install(tmp_path, [], lock)
+    assert proc.returncode == 1 and "gone-1.0-py3-none-any.whl" in proc.stderr
+
+
+def test_member_escaping_the_volume_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "evil", files={"../../../../etc/passwd": b"x"})
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "outside the volume" in proc.stderr
+    assert not (tmp_path / "etc").exists()
