@@ -1,0 +1,132 @@
+"""tools/krunner inspect/compare on small wheels made by the real wheel and volume writers."""
+
+from __future__ import annotations
+
+import io
+import json
+import lzma
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
+KRUNNER = RUNFILES / "tools/krunner"
+WHEELMAKER = RUNFILES / "krunner/private/wheelmaker.py"
+BUILD_VOLUME = RUNFILES / "krunner/private/build_volume.py"
+X86_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 11 + (62).to_bytes(2, "little") + b"\0" * 44
+TAGS = ["manylinux2014_x86_64", "musllinux_1_1_x86_64", "macosx_11_0_x86_64"]
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def make_wheel(tmp: Path, version: str, files: dict[str, bytes], volume: Path | None = None) -> Path:
+    if volume is None:
+        tree = write_tree(tmp / f"tree-{version}", files)
+        volume = tmp / f"vol-{version}.tar.xz"
+        subprocess.run([sys.executable, BUILD_VOLUME, "--out", volume, "--arch", "x86_64", "--xz-preset", "0",
+                        "--tree", tree], check=True)
+    name = f"backend_ai_krunner_static_gnu-{version}-py3-none-{'.'.join(TAGS)}.whl"
+    subprocess.run([sys.executable, WHEELMAKER, "--out", tmp / name, "--distribution", "backend.ai-krunner-static-gnu",
+                    "--version", version, "--summary", "t", "--package", "static_gnu", "--distro-key", "static-gnu",
+                    "--arch", "x86_64", "--volume", volume, "--volume-version", "15", "--python-version", "3.13"]
+                   + [a for t in TAGS for a in ("--platform-tag", t)], check=True)
+    return tmp / name
+
+
+def krunner(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, KRUNNER, *args], capture_output=True, text=True)
+
+
+BASE = {
+    "bin/ttyd": X86_ELF,
+    "include/python3.13/patchlevel.h": b'#define PY_VERSION "3.13.15"\n',
+    "lib/python3.13/site-packages/zmq/__init__.py": b"# zmq\n",
+    "lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA":
+        b"Metadata-Version: 2.1\nName: pyzmq\nVersion: 27.0.0\nLicense-Expression: BSD-3-Clause\n",
+}
+
+
+def test_inspect_json_and_text(tmp_path):
+    whl = make_wheel(tmp_path, "9.0.0", BASE)
+    proc = krunner("inspect", "--json", str(whl))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["distribution"] == "backend.ai-krunner-static-gnu" and data["version"] == "9.0.0"
+    assert data["platform_tags"] == TAGS and data["distro_keys"] == ["static-gnu"]
+    assert (data["volume_version"], data["python_version"]) == (15, "3.13")
+    assert data["volume"]["files"] == 4 and data["volume"]["unpacked_bytes"] == sum(len(v) for v in BASE.values())
+    comps = {c["name"]: c for c in data["components"]}
+    assert comps["pyzmq"]["version"] == "27.0.0" and comps["pyzmq"]["license"] == "BSD-3-Clause"
+    assert comps["CPython"]["version"] == "3.13.15" and comps["ttyd"]["source"] == "ELF x86_64 static"
+    text = krunner("inspect", str(whl)).stdout
+    assert "static-gnu" in text and "pyzmq" in text and "4 files" in text
+
+
+def test_compare_reports_files_packages_and_deltas(tmp_path):
+    a = make_wheel(tmp_path, "9.0.0", BASE)
+    changed = dict(BASE)
+    del changed["lib/python3.13/site-packages/zmq/__init__.py"]
+    changed["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"] = \
+        BASE["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"].replace(b"27.0.0", b"27.1.0")
+    changed["lib/python3.13/site-packages/new.py"] = b"x" * 1000
+    b = make_wheel(tmp_path, "9.0.1", changed)
+    data = json.loads(krunner("compare", "--json", str(a), str(b)).stdout)
+    assert data["added"] == ["lib/python3.13/site-packages/new.py"]
+    assert data["removed"] == ["lib/python3.13/site-packages/zmq/__init__.py"]
+    assert data["changed"] == ["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"]
+    assert data["packages"] == {"pyzmq": {"a": "27.0.0", "b": "27.1.0"}}
+    assert data["largest_deltas"][0] == {"path": "lib/python3.13/site-packages/new.py", "delta_bytes": 1000}
+    assert "1 added, 1 removed, 1 changed" in krunner("compare", str(a), str(b)).stdout
+
+
+def test_not_a_zip(tmp_path):
+    f = tmp_path / "x.whl"
+    f.write_text("hello")
+    proc = krunner("inspect", str(f))
+    assert proc.returncode == 2 and "not a wheel" in proc.stderr and str(f) in proc.stderr
+
+
+def test_not_a_krunner_wheel(tmp_path):
+    f = tmp_path / "plain-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(f, "w") as zf:
+        zf.writestr("plain-1.0.dist-info/METADATA", "Name: plain\nVersion: 1.0\n")
+        zf.writestr("plain-1.0.dist-info/WHEEL", "Tag: py3-none-any\n")
+    proc = krunner("inspect", str(f))
+    assert proc.returncode == 2 and "not a krunner wheel" in proc.stderr
+
+
+def test_corrupt_volume(tmp_path):
+    bad = tmp_path / "bad.tar.xz"
+    bad.write_bytes(lzma.compress(b"not a tar archive at all, just bytes" * 20)[:50])
+    whl = make_wheel(tmp_path, "9.0.0", {}, volume=bad)
+    proc = krunner("inspect", str(whl))
+    assert proc.returncode == 2 and "corrupt" in proc.stderr
+
+
+@pytest.mark.parametrize("member,kind", [("../escape.txt", "file"), ("/etc/passwd", "file"),
+                                         ("link", "../../etc/passwd")])
+def test_member_escaping_the_root_is_refused(tmp_path, member, kind):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo(member)
+        if kind == "file":
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"x"))
+        else:
+            info.type, info.linkname = tarfile.SYMTYPE, kind
+            tar.addfile(info)
+    vol = tmp_path / "evil.tar.xz"
+    vol.write_bytes(lzma.compress(raw.getvalue()))
+    whl = make_wheel(tmp_path, "9.0.0", {}, volume=vol)
+    proc = krunner("inspect", str(whl))
+    assert proc.returncode == 2 and "outside the volume" in proc.stderr
