@@ -18,6 +18,7 @@ def _krunner_wheel_impl(ctx):
     args.add("--distro-key", ctx.attr.distro_key)
     args.add("--arch", ctx.attr.arch)
     args.add("--volume", ctx.file.volume)
+    args.add("--plugin", ctx.file.plugin)
     args.add("--volume-version", str(ctx.attr.volume_version))
     args.add("--python-version", ctx.attr.python_version)
     args.add_all(ctx.attr.platform_tags, before_each = "--platform-tag")
@@ -27,7 +28,7 @@ def _krunner_wheel_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = [ctx.file.volume] + licenses,
+        inputs = [ctx.file.volume, ctx.file.plugin] + licenses,
         outputs = [out],
         mnemonic = "KrunnerWheel",
         progress_message = "Writing wheel %{output}",
@@ -48,6 +49,7 @@ krunner_wheel = rule(
         "volume_version": attr.int(mandatory = True, doc = "Integer volume version; bump it whenever the volume changes."),
         "python_version": attr.string(mandatory = True, doc = "X.Y of the volume's CPython."),
         "platform_tags": attr.string_list(mandatory = True, doc = "Platform tags, joined with '.' into the compound tag."),
+        "plugin": attr.label(default = "//krunner/plugin:plugin.py", allow_single_file = [".py"], doc = "The plugin module shipped as plugin.py."),
         "licenses": attr.label_list(allow_files = True, doc = "License files for dist-info/licenses/."),
         "_tool": attr.label(default = "//krunner/private:wheelmaker", executable = True, cfg = "exec"),
     },

@@ -27,16 +27,6 @@ from pathlib import Path
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
-PLUGIN_PY = '''\
-"""Backend.AI krunner plugin: the agent loads this module from the
-`backendai_krunner_v10` entry point and reads the package's resource files."""
-
-from typing import Any, Mapping
-
-
-async def init(config: Mapping[str, Any]) -> None:
-    """Called by the agent with an empty config; nothing to set up."""
-'''
 
 
 class WheelError(Exception):
@@ -68,7 +58,7 @@ def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
     dist_info = f"{escape(args.distribution)}-{args.version}.dist-info"
     files: dict[str, bytes | Path] = {
         f"{pkg}/__init__.py": f'__version__ = "{args.version}"\n'.encode(),
-        f"{pkg}/plugin.py": PLUGIN_PY.encode(),
+        f"{pkg}/plugin.py": args.plugin.read_bytes(),
         f"{pkg}/versions.txt": f"{key}\n".encode(),
         f"{pkg}/krunner-version.{key}.txt": f"{int(args.volume_version)}\n".encode(),
         f"{pkg}/krunner-python.{key}.txt": f"{args.python_version}\n".encode(),
@@ -140,6 +130,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--distro-key", required=True, help="the agent's distro key, e.g. static-gnu")
     p.add_argument("--arch", required=True, choices=["x86_64", "aarch64"], help="volume architecture")
     p.add_argument("--volume", type=Path, required=True, help="the volume .tar.xz")
+    p.add_argument("--plugin", type=Path, required=True, help="the plugin module (async def init(config))")
     p.add_argument("--volume-version", type=int, required=True, help="the integer volume version")
     p.add_argument("--python-version", required=True, help="X.Y of the volume's CPython")
     p.add_argument("--platform-tag", action="append", required=True, help="platform tags, in order")

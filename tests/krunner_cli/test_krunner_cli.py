@@ -18,6 +18,7 @@ RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
 KRUNNER = RUNFILES / "tools/krunner"
 WHEELMAKER = RUNFILES / "krunner/private/wheelmaker.py"
 BUILD_VOLUME = RUNFILES / "krunner/private/build_volume.py"
+PLUGIN = RUNFILES / "krunner/plugin/plugin.py"
 X86_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 11 + (62).to_bytes(2, "little") + b"\0" * 44
 TAGS = ["manylinux2014_x86_64", "musllinux_1_1_x86_64", "macosx_11_0_x86_64"]
 
@@ -38,7 +39,7 @@ def make_wheel(tmp: Path, version: str, files: dict[str, bytes], volume: Path | 
     name = f"backend_ai_krunner_static_gnu-{version}-py3-none-{'.'.join(TAGS)}.whl"
     subprocess.run([sys.executable, WHEELMAKER, "--out", tmp / name, "--distribution", "backend.ai-krunner-static-gnu",
                     "--version", version, "--summary", "t", "--package", "static_gnu", "--distro-key", "static-gnu",
-                    "--arch", "x86_64", "--volume", volume, "--volume-version", "15", "--python-version", "3.13"]
+                    "--arch", "x86_64", "--volume", volume, "--plugin", PLUGIN, "--volume-version", "15", "--python-version", "3.13"]
                    + [a for t in TAGS for a in ("--platform-tag", t)], check=True)
     return tmp / name
 

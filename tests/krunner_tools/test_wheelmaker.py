@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 TOOL = os.environ["WHEELMAKER"]
+PLUGIN = os.environ["PLUGIN"]
 NAME = "backend_ai_krunner_static_gnu-9.9.9-py3-none-manylinux2014_x86_64.musllinux_1_1_x86_64.macosx_11_0_x86_64.whl"
 TAGS = ["manylinux2014_x86_64", "musllinux_1_1_x86_64", "macosx_11_0_x86_64"]
 
@@ -24,7 +25,7 @@ def make(tmp_path: Path, name: str = NAME, arch: str = "x86_64", tags=TAGS) -> s
     lic.write_text("MIT\n")
     cmd = [sys.executable, TOOL, "--out", str(tmp_path / name), "--distribution", "backend.ai-krunner-static-gnu",
            "--version", "9.9.9", "--summary", "test", "--package", "static_gnu", "--distro-key", "static-gnu",
-           "--arch", arch, "--volume", str(vol), "--volume-version", "15", "--python-version", "3.13",
+           "--arch", arch, "--volume", str(vol), "--plugin", PLUGIN, "--volume-version", "15", "--python-version", "3.13",
            "--license", f"{lic}=LICENSE.ttyd.txt"] + [a for t in tags for a in ("--platform-tag", t)]
     return subprocess.run(cmd, capture_output=True, text=True)
 
