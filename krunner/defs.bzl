@@ -1,9 +1,11 @@
 """Public API of //krunner: volumes and wheels (implementation in private/)."""
 
 load("//krunner:distros.bzl", "DISTROS", "PYTHON_VERSION", "platform_tags")
+load("//krunner/private:bom.bzl", _krunner_bom = "krunner_bom")
 load("//krunner/private:volume.bzl", _krunner_volume = "krunner_volume")
 load("//krunner/private:wheel.bzl", _krunner_wheel = "krunner_wheel")
 
+krunner_bom = _krunner_bom
 krunner_volume = _krunner_volume
 krunner_wheel = _krunner_wheel
 
@@ -13,25 +15,42 @@ AGENT_MOUNT_POINTS = [
     "lib/python{}/site-packages/ai/backend/helpers".format(PYTHON_VERSION),
 ]
 
-def krunner_distribution(distro, arch, runtime, packages, ttyd, licenses = []):
-    """`<distro>_volume_<arch>` and `<distro>_wheel_<arch>` for one distro and arch.
+def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, packages_lock, ttyd, components):
+    """`<distro>_{bom,volume,wheel}_<arch>` for one distro and arch.
 
     Args:
       distro: a key of DISTROS ("static_gnu" or "alpine").
       arch: "x86_64" or "aarch64".
       runtime: a directory target laid out as the volume root (CPython).
+      runtime_provenance: the runtime's provenance JSON (upstream or substitute).
       packages: a directory target with lib/pythonX.Y/site-packages and bin/.
+      packages_lock: the package lock `packages` was installed from.
       ttyd: the static ttyd binary for `arch`.
-      licenses: single-file targets named LICENSE.<component>, for the volume's
-        licenses/ and the wheel's dist-info/licenses/.
+      components: ttyd and the C libraries built into it: filegroups of each
+        archive's PROVENANCE.json and license text, keyed to the component name.
     """
     d = DISTROS[distro]
+    bom = "{}_bom_{}".format(distro, arch)
     volume = "{}_volume_{}".format(distro, arch)
+    krunner_bom(
+        name = bom,
+        distribution = d.distribution,
+        version = d.version,
+        distro_key = d.distro_key,
+        arch = arch,
+        volume_version = d.volume_version,
+        python_version = PYTHON_VERSION,
+        runtime = runtime,
+        runtime_provenance = runtime_provenance,
+        packages = packages,
+        packages_lock = packages_lock,
+        archives = components,
+    )
     krunner_volume(
         name = volume,
         arch = arch,
-        trees = [runtime, packages],
-        files = dict({ttyd: "bin/ttyd:x"}, **{lic: "licenses/{}.txt".format(Label(lic).name) for lic in licenses}),
+        trees = [runtime, packages, ":" + bom],
+        files = {ttyd: "bin/ttyd:x"},
         empty_dirs = AGENT_MOUNT_POINTS,
     )
     krunner_wheel(
@@ -46,5 +65,5 @@ def krunner_distribution(distro, arch, runtime, packages, ttyd, licenses = []):
         volume_version = d.volume_version,
         python_version = PYTHON_VERSION,
         platform_tags = platform_tags(distro, arch),
-        licenses = licenses,
+        bom = ":" + bom,
     )

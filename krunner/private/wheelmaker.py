@@ -7,7 +7,7 @@ Layout (for package `static_gnu`, distro key `static-gnu`, arch `x86_64`):
   ai/backend/krunner/static_gnu/krunner-version.static-gnu.txt   the volume version (int)
   ai/backend/krunner/static_gnu/krunner-python.static-gnu.txt    e.g. 3.13
   ai/backend/krunner/static_gnu/krunner-env.static-gnu.x86_64.tar.xz
-  <dist>-<ver>.dist-info/{METADATA,WHEEL,entry_points.txt,top_level.txt,licenses/*,RECORD}
+  <dist>-<ver>.dist-info/{METADATA,WHEEL,entry_points.txt,top_level.txt,licenses/**,sboms/sbom.cdx.json,RECORD}
 `ai`, `ai.backend` and `ai.backend.krunner` stay namespace packages (no
 __init__.py), as in upstream's wheels, so several krunner wheels coexist.
 
@@ -73,13 +73,25 @@ def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
         src, _, name = spec.partition("=")
         files[f"{dist_info}/licenses/{name}"] = Path(src)
         license_names.append(name)
+    if args.bom_dir:
+        lic_root = args.bom_dir / "licenses"
+        sbom = args.bom_dir / "sbom.cdx.json"
+        if not lic_root.is_dir() or not sbom.is_file():
+            raise WheelError(f"{args.bom_dir} is not a krunner_bom directory (licenses/ and sbom.cdx.json)")
+        for f in sorted(p for p in lic_root.rglob("*") if p.is_file()):
+            name = f.relative_to(lic_root).as_posix()
+            if f"{dist_info}/licenses/{name}" in files:
+                raise WheelError(f"license file {name} given twice")
+            files[f"{dist_info}/licenses/{name}"] = f
+            license_names.append(name)
+        files[f"{dist_info}/sboms/sbom.cdx.json"] = sbom
     files[f"{dist_info}/METADATA"] = (
         "Metadata-Version: 2.4\n"
         f"Name: {args.distribution}\n"
         f"Version: {args.version}\n"
         f"Summary: {args.summary}\n"
         "Requires-Python: >=3.9\n"
-        + "".join(f"License-File: {n}\n" for n in license_names)
+        + "".join(f"License-File: {n}\n" for n in sorted(license_names))
         + "Description-Content-Type: text/markdown\n\n"
         f"{args.summary}. Volume {key} v{args.volume_version} for {args.arch}, CPython "
         f"{args.python_version}; built by Bazel (krunner).\n").encode()
@@ -136,6 +148,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--platform-tag", action="append", required=True, help="platform tags, in order")
     p.add_argument("--license", action="append", default=[], metavar="SRC=NAME",
                    help="a license file, stored as dist-info/licenses/NAME")
+    p.add_argument("--bom-dir", type=Path,
+                   help="a krunner_bom directory: licenses/** into dist-info/licenses/, sbom.cdx.json into dist-info/sboms/")
     args = p.parse_args(argv)
     try:
         if args.out.name != wheel_name(args):

@@ -54,7 +54,8 @@ def test_agent_mount_points_and_entry_files(members):
         assert not [n for n in members if n.startswith(path + "/")], f"{path} must be empty"
     for exe in ("bin/python", "bin/python3", "bin/ttyd"):
         assert f"./{exe}" in members, exe
-    assert any(n.startswith("./licenses/") for n in members)
+    for f in ("sbom.cdx.json", "licenses/runtime/CPython.txt", "licenses/ttyd/ttyd.txt"):
+        assert members[f"./{f}"].isfile(), f
 
 
 def test_every_elf_is_for_the_volume_arch(root):

@@ -80,3 +80,26 @@ def test_wrong_arch_tags_are_refused(tmp_path):
 def test_misnamed_output_is_refused(tmp_path):
     proc = make(tmp_path, name="krunner.whl")
     assert proc.returncode == 1 and "should be named" in proc.stderr
+
+
+def test_bom_dir_goes_to_licenses_and_sboms(tmp_path):
+    bom = tmp_path / "bom"
+    (bom / "licenses/runtime").mkdir(parents=True)
+    (bom / "licenses/runtime/CPython.txt").write_text("PSF\n")
+    (bom / "sbom.cdx.json").write_text("{}\n")
+    vol = tmp_path / "vol.tar.xz"
+    vol.write_bytes(b"volume bytes")
+    cmd = [sys.executable, TOOL, "--out", str(tmp_path / NAME), "--distribution", "backend.ai-krunner-static-gnu",
+           "--version", "9.9.9", "--summary", "test", "--package", "static_gnu", "--distro-key", "static-gnu",
+           "--arch", "x86_64", "--volume", str(vol), "--plugin", PLUGIN, "--volume-version", "15",
+           "--python-version", "3.13", "--bom-dir", str(bom)] + [a for t in TAGS for a in ("--platform-tag", t)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    di = "backend_ai_krunner_static_gnu-9.9.9.dist-info/"
+    with zipfile.ZipFile(tmp_path / NAME) as zf:
+        assert zf.read(di + "licenses/runtime/CPython.txt") == b"PSF\n"
+        assert zf.read(di + "sboms/sbom.cdx.json") == b"{}\n"
+        assert "License-File: runtime/CPython.txt" in zf.read(di + "METADATA").decode()
+    (bom / "sbom.cdx.json").unlink()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode != 0 and "not a krunner_bom directory" in proc.stderr

@@ -72,3 +72,28 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
 def test_every_tool_wheel_is_a_repo_of_the_root_module():
     names = {"pypi_" + re.sub(r"[-.]", "_", w["project"].lower()) for w in WHEELS["wheels"]}
     assert use_repo_names("tool_wheels") == names
+
+
+TEXTS = json.loads((RUNFILES / "krunner/licenses/debian_texts.lock.json").read_text())
+RUNTIMES = [(n, e) for n, e in ARCHIVES if n.startswith("pbs_")]
+
+
+@pytest.mark.parametrize("name,entry", RUNTIMES, ids=[n for n, _ in RUNTIMES])
+def test_runtime_components_name_a_license_text(name, entry):
+    """What each CPython build links in (upstream and substitute) is listed, each with a known text."""
+    for facts in (entry, entry["offline"]["pypi_substitute"]):
+        assert facts["components_source"], f"{name}: say where the component list comes from"
+        for comp in facts["components"]:
+            assert comp["name"] and comp["version"] and comp["license"], comp
+            assert comp["text"] in TEXTS["texts"], f"{name}: {comp['name']} names unknown text {comp['text']!r}"
+
+
+@pytest.mark.parametrize("name,entry", ARCHIVES, ids=[n for n, _ in ARCHIVES])
+def test_archive_declares_its_license(name, entry):
+    assert re.fullmatch(r"[A-Za-z0-9.+\- ()]+", entry["license"]), f"{name}: SPDX expression expected"
+
+
+@pytest.mark.parametrize("key,entry", sorted(TEXTS["texts"].items()) + [("common_licenses", TEXTS["common_licenses"])])
+def test_license_text_package_is_pinned(key, entry):
+    assert SHA256.match(entry["sha256"]) and entry["path"].startswith("pool/main/")
+    assert entry["path"].endswith(".deb") and f"_{entry['version'].split(':')[-1]}_" in entry["path"]

@@ -20,7 +20,7 @@ py_library(
     visibility = ["//visibility:public"],
 )
 
-exports_files(glob(["**/*.py"], allow_empty = True))
+exports_files(glob(["**/*"], exclude = ["BUILD.bazel", "REPO.bazel", "WORKSPACE", "**/* *"]))
 """
 
 def _pypi_wheel_impl(rctx):

@@ -209,13 +209,27 @@ def elf_summary(head: bytes) -> dict | None:
     return {"machine": MACHINES.get(machine, str(machine)), "static": not interp and not dyn}
 
 
+def cdx_license(component: dict) -> str:
+    """A CycloneDX component's licenses as one string: expression, ids and names joined."""
+    out = []
+    for entry in component.get("licenses") or []:
+        if "expression" in entry:
+            out.append(entry["expression"])
+        else:
+            lic = entry.get("license") or {}
+            out.append(lic.get("id") or lic.get("name") or "")
+    return " AND ".join(x for x in out if x)
+
+
 def components(wheel: Wheel) -> list[dict]:
     """The component table: from the SBOM if the wheel has one, else derived from the volume."""
     if wheel.sbom:
         packages = wheel.sbom.get("packages") or wheel.sbom.get("components") or []
         return [{"name": p.get("name"), "version": p.get("versionInfo") or p.get("version"),
-                 "license": p.get("licenseConcluded") or p.get("licenseDeclared") or "",
-                 "source": "sbom"} for p in packages]
+                 "license": p.get("licenseConcluded") or p.get("licenseDeclared") or cdx_license(p),
+                 "source": "sbom: " + next((q["value"] for q in p.get("properties", [])
+                                            if q.get("name") == "krunner:artifact"), "listed")}
+                for p in packages]
     out = []
     vol = wheel.volume
     for name, head in sorted(vol.heads.items()):
