@@ -8,18 +8,17 @@ followed by the base-files common-licenses texts the entry names (Debian's copyr
 files point to those instead of repeating, e.g., the Apache License).
 """
 
+load("//third_party/debian:deb.bzl", "debian_mirror", "unpack_deb")
+
 def _impl(rctx):
-    mirror = rctx.os.environ.get("KRUNNER_DEBIAN_MIRROR", "")
-    if not mirror:
-        fail("KRUNNER_DEBIAN_MIRROR is not set: run Bazel through tools/bazel, or pass " +
-             "--repo_env=KRUNNER_DEBIAN_MIRROR=<your Debian mirror URL>")
+    mirror = debian_mirror(rctx)
     lock = json.decode(rctx.read(rctx.attr.lock))
     base = "_pkgs/base-files"
-    _unpack_from(rctx, mirror, lock["common_licenses"], base)
+    unpack_deb(rctx, mirror, lock["common_licenses"], base)
     names = []
     for key, entry in sorted(lock["texts"].items()):
         root = "_pkgs/" + key
-        _unpack_from(rctx, mirror, entry, root)
+        unpack_deb(rctx, mirror, entry, root)
         copyright = rctx.path("{}/usr/share/doc/{}/copyright".format(root, entry["package"]))
         if not copyright.exists:
             fail(("{path} has no usr/share/doc/{pkg}/copyright (its doc directory may be a link to " +
@@ -59,15 +58,6 @@ filegroup(
     visibility = ["//visibility:public"],
 )
 """.format(lock = rctx.attr.lock, names = repr(names)))
-
-def _unpack_from(rctx, mirror, pkg, out):
-    deb = "_debs/{}.deb".format(pkg["package"])
-    rctx.download(url = [mirror.rstrip("/") + "/" + pkg["path"]], output = deb, sha256 = pkg["sha256"])
-    rctx.extract(deb, output = "_debs/" + pkg["package"])
-    data = [f for f in rctx.path("_debs/" + pkg["package"]).readdir() if f.basename.startswith("data.tar")]
-    if len(data) != 1:
-        fail("{} has no single data.tar.* member: not a Debian binary package".format(pkg["path"]))
-    rctx.extract(data[0], output = out)
 
 debian_license_texts = repository_rule(
     implementation = _impl,

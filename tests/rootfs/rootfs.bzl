@@ -6,23 +6,16 @@ links a Debian image has (/bin, /sbin, /lib, /lib64 -> usr/...), /dev, /proc and
 /tmp as mount points, and an empty /opt/backend.ai where tests mount a volume.
 """
 
+load("//third_party/debian:deb.bzl", "debian_mirror", "unpack_deb")
+
 _MERGED_USR = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64"}
 
 def _impl(rctx):
-    mirror = rctx.os.environ.get("KRUNNER_DEBIAN_MIRROR", "")
-    if not mirror:
-        fail("KRUNNER_DEBIAN_MIRROR is not set: run Bazel through tools/bazel, or pass " +
-             "--repo_env=KRUNNER_DEBIAN_MIRROR=<your Debian mirror URL>")
+    mirror = debian_mirror(rctx)
     lock = json.decode(rctx.read(rctx.attr.lock))
     packages = lock["roots"][rctx.attr.root]
     for pkg in packages:
-        deb = "_debs/{}.deb".format(pkg["package"])
-        rctx.download(url = [mirror.rstrip("/") + "/" + pkg["path"]], output = deb, sha256 = pkg["sha256"])
-        rctx.extract(deb, output = "_debs/" + pkg["package"])
-        data = [f for f in rctx.path("_debs/" + pkg["package"]).readdir() if f.basename.startswith("data.tar")]
-        if len(data) != 1:
-            fail("{} has no single data.tar.* member".format(pkg["path"]))
-        rctx.extract(data[0], output = "root")
+        unpack_deb(rctx, mirror, pkg, "root")
     rctx.delete("_debs")
     for link, target in _MERGED_USR.items():
         if not rctx.path("root/" + link).exists:
