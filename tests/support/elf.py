@@ -1,5 +1,7 @@
-"""Just enough ELF reading for the volume tests: machine, interpreter, needed
-libraries, runpath, and the symbol versions (GLIBC_2.17, ...) a file requires."""
+"""Just enough ELF reading for the tests: machine, type, interpreter, needed
+libraries, runpath, the symbol versions (GLIBC_2.17, ...) a file requires, and
+whether it is stripped. Offsets and constants are from the System V ABI / <elf.h>;
+all our targets are 64-bit little-endian."""
 
 from __future__ import annotations
 
@@ -8,15 +10,27 @@ import struct
 from pathlib import Path
 
 MACHINES = {62: "x86_64", 183: "aarch64"}
+TYPES = {2: "EXEC", 3: "DYN"}
+SHT_SYMTAB = 2
 PT_INTERP, PT_DYNAMIC = 3, 2
 DT_NEEDED, DT_STRTAB, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERNEEDNUM = 1, 5, 15, 29, 0x6FFFFFFE, 0x6FFFFFFF
 
 
+class NotElf64(ValueError):
+    """The file is not a little-endian ELF64 file."""
+
+
 @dataclasses.dataclass
 class ElfInfo:
-    """What the tests ask of one ELF file."""
+    """What the tests ask of one ELF file.
+
+    `type` is "EXEC", "DYN" (PIE or shared object) or the number; `has_symtab`
+    says a SHT_SYMTAB section is present (the file is not stripped).
+    """
 
     machine: str
+    type: str
+    has_symtab: bool
     interpreter: str | None
     needed: list[str]
     runpath: list[str]
@@ -45,10 +59,12 @@ def read_elf(path: Path) -> ElfInfo:
     """Parse a 64-bit little-endian ELF (all our targets are)."""
     data = Path(path).read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        raise ValueError(f"{path}: not a 64-bit little-endian ELF")
-    machine, = struct.unpack_from("<H", data, 18)
-    phoff, = struct.unpack_from("<Q", data, 32)
-    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+        raise NotElf64(f"{path} is not a little-endian ELF64 file (starts {data[:6]!r})")
+    e_type, machine = struct.unpack_from("<HH", data, 16)
+    phoff, shoff = struct.unpack_from("<QQ", data, 32)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 54)
+    has_symtab = any(struct.unpack_from("<I", data, shoff + i * shentsize + 4)[0] == SHT_SYMTAB
+                     for i in range(shnum)) if shoff else False
     segments = [struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize) for i in range(phnum)]
     interp = None
     dynamic = []
@@ -93,4 +109,5 @@ def read_elf(path: Path) -> ElfInfo:
                     version_needs.setdefault(lib, []).append(string(name_off))
                     a += anext
                 off += nxt
-    return ElfInfo(MACHINES.get(machine, str(machine)), interp, needed, runpath, version_needs)
+    return ElfInfo(MACHINES.get(machine, str(machine)), TYPES.get(e_type, str(e_type)), has_symtab,
+                   interp, needed, runpath, version_needs)

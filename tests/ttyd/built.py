@@ -14,8 +14,6 @@ import os
 import shutil
 from pathlib import Path
 
-import elf
-
 
 @dataclasses.dataclass(frozen=True)
 class Arch:
@@ -24,19 +22,19 @@ class Arch:
     Attributes:
       name: "x86_64" or "aarch64".
       env: the environment variable holding the ttyd binary's rlocationpath.
-      machine: the ELF e_machine the binary must have.
+      machine: the ELF machine the binary must have (support.elf.MACHINES).
       emulator: the qemu-user program to run it with, or None to run it natively.
     """
 
     name: str
     env: str
-    machine: int
+    machine: str
     emulator: str | None
 
 
 ARCHES = {
-    "x86_64": Arch("x86_64", "TTYD_LINUX_X86_64", elf.EM_X86_64, None),
-    "aarch64": Arch("aarch64", "TTYD_LINUX_AARCH64", elf.EM_AARCH64, "qemu-aarch64"),
+    "x86_64": Arch("x86_64", "TTYD_LINUX_X86_64", "x86_64", None),
+    "aarch64": Arch("aarch64", "TTYD_LINUX_AARCH64", "aarch64", "qemu-aarch64"),
 }
 
 

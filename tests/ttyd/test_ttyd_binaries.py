@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 import built
-import elf
+from support import elf
 from server_process import run_server
 from ttyd_client import TtydSession
 
@@ -25,14 +25,14 @@ def arch(request) -> built.Arch:
 
 
 def test_static_elf_of_the_right_machine(arch):
-    info = elf.read(built.runfile(arch.env))
+    info = elf.read_elf(built.runfile(arch.env))
     assert info.machine == arch.machine, f"e_machine {info.machine}, want {arch.machine} ({arch.name})"
     assert info.interpreter is None, f"dynamically linked: PT_INTERP {info.interpreter}"
-    assert info.needed == (), f"needs shared libraries: {info.needed}"
+    assert info.needed == [], f"needs shared libraries: {info.needed}"
 
 
 def test_stripped(arch):
-    assert not elf.read(built.runfile(arch.env)).has_symtab, "has a .symtab: not stripped"
+    assert not elf.read_elf(built.runfile(arch.env)).has_symtab, "has a .symtab: not stripped"
 
 
 def test_version_is_1_7_7(arch):

@@ -1,6 +1,6 @@
-"""elf.py on binaries of known linkage from the test's Debian root.
+"""support/elf.py on binaries of known linkage from the test's Debian root.
 
-The static-linking checks on ttyd rely on this reader; these known answers show
+The static-linking checks on ttyd and the volumes rely on this reader; these known answers show
 it does see a dynamic loader and shared libraries when they are there.
 """
 
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import elf
+from support import elf
 
 
 def test_dynamic_binary_has_interpreter_and_needed_libc():
-    info = elf.read(Path("/bin/sh").resolve())
-    assert info.machine == elf.EM_X86_64
+    info = elf.read_elf(Path("/bin/sh").resolve())
+    assert info.machine == "x86_64"
     assert info.interpreter is not None and "ld-linux" in info.interpreter
     assert "libc.so.6" in info.needed
 
@@ -25,8 +25,8 @@ def test_static_pie_binary_has_neither():
     # Debian's qemu-user binaries are static-pie: ET_DYN, yet no loader and no libraries.
     qemu = shutil.which("qemu-aarch64")
     assert qemu, "qemu-aarch64 missing: tools/bazel_wrapper/sid_root.json installs qemu-user"
-    info = elf.read(Path(qemu).resolve())
-    assert (info.machine, info.type, info.interpreter, info.needed) == (elf.EM_X86_64, "DYN", None, ())
+    info = elf.read_elf(Path(qemu).resolve())
+    assert (info.machine, info.type, info.interpreter, info.needed) == ("x86_64", "DYN", None, [])
     assert not info.has_symtab  # Debian strips its binaries
 
 
@@ -34,4 +34,4 @@ def test_not_elf_is_an_error(tmp_path):
     script = tmp_path / "script"
     script.write_text("#!/bin/sh\n")
     with pytest.raises(elf.NotElf64, match="not a little-endian ELF64"):
-        elf.read(script)
+        elf.read_elf(script)
