@@ -46,17 +46,14 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-SPDX_IDS: frozenset[str] = frozenset()
-
-
-def licenses_field(expr: str) -> list[dict]:
-    """CycloneDX `licenses`: an SPDX id, an SPDX expression, or else a free-form name."""
+def licenses_field(expr: str, spdx_ids: frozenset[str]) -> list[dict]:
+    """CycloneDX `licenses`: an SPDX id (one of `spdx_ids`), an SPDX expression, or else a free-form name."""
     expr = " ".join(expr.split())
     tokens = expr.replace("(", " ( ").replace(")", " ) ").split()
     if not tokens:
         raise BomError("empty license")
-    known = [t in SPDX_IDS or t.startswith("LicenseRef-") or t in ("(", ")", "AND", "OR", "WITH") for t in tokens]
-    if len(tokens) == 1 and tokens[0] in SPDX_IDS:
+    known = [t in spdx_ids or t.startswith("LicenseRef-") or t in ("(", ")", "AND", "OR", "WITH") for t in tokens]
+    if len(tokens) == 1 and tokens[0] in spdx_ids:
         return [{"license": {"id": tokens[0]}}]
     if all(known):
         return [{"expression": expr}]
@@ -93,7 +90,7 @@ def distribution_refs(prov: dict) -> list[dict]:
     return refs
 
 
-def archive_component(ref: str, kind: str, name: str, version: str, license_expr: str,
+def archive_component(ref: str, kind: str, name: str, version: str, licenses: list[dict],
                       prov: dict, text: str, extra: list[dict] | None = None) -> dict:
     """A component that came from a pinned archive (upstream or substitute)."""
     return {
@@ -101,7 +98,7 @@ def archive_component(ref: str, kind: str, name: str, version: str, license_expr
         "type": kind,
         "name": name,
         "version": version,
-        "licenses": licenses_field(license_expr),
+        "licenses": licenses,
         "hashes": [{"alg": "SHA-256", "content": prov["sha256"]}],
         "externalReferences": distribution_refs(prov),
         "properties": origin_props(prov) + [prop("license_file", text)] + (extra or []),
@@ -118,8 +115,9 @@ def read_text(path: Path, what: str) -> bytes:
 class Bom:
     """Accumulates components, dependencies and license files."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, spdx_ids: frozenset[str]):
         self.out = out
+        self.spdx_ids = spdx_ids
         self.components: list[dict] = []
         self.depends: dict[str, list[str]] = {}
 
@@ -131,6 +129,10 @@ class Bom:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
         return f"licenses/{rel}"
+
+    def licenses(self, expr: str) -> list[dict]:
+        """The CycloneDX `licenses` field for a license expression or name."""
+        return licenses_field(expr, self.spdx_ids)
 
     def add(self, component: dict, parent: str | None = None) -> None:
         """Add a component, linked into `parent` (a bom-ref) if given."""
@@ -154,7 +156,7 @@ def add_runtime(bom: Bom, args: argparse.Namespace, lock: dict) -> str:
     text = bom.text("runtime/CPython.txt", read_text(lic, "CPython"))
     extra = [prop("image_libs", " ".join(prov["image_libs"]))] if prov.get("image_libs") else []
     ref = "runtime:cpython"
-    bom.add(archive_component(ref, "application", "CPython", prov["python_version"], entry["license"],
+    bom.add(archive_component(ref, "application", "CPython", prov["python_version"], bom.licenses(entry["license"]),
                               prov, text, extra))
     bom.depends.setdefault(ref, [])
     texts = {p.name: p for p in args.runtime_text}
@@ -165,7 +167,7 @@ def add_runtime(bom: Bom, args: argparse.Namespace, lock: dict) -> str:
                            "which krunner/licenses/debian_texts.lock.json does not provide")
         rel = bom.text(f"runtime/{comp['name']}.txt", read_text(src, comp["name"]))
         bom.add(archive_component(f"runtime:{comp['name']}", "library", comp["name"], comp["version"],
-                                  comp["license"], prov, rel, [prop("linked_into", "CPython")]), ref)
+                                  bom.licenses(comp["license"]), prov, rel, [prop("linked_into", "CPython")]), ref)
     return ref
 
 
@@ -185,11 +187,11 @@ def add_archives(bom: Bom, args: argparse.Namespace, lock: dict) -> None:
         extra = [prop("patches", " ".join(prov["patches"]))] if prov.get("patches") else []
         if app is None:
             app = f"ttyd:{name}"
-            bom.add(archive_component(app, "application", name, entry["version"], license_expr, prov, rel,
+            bom.add(archive_component(app, "application", name, entry["version"], bom.licenses(license_expr), prov, rel,
                                       extra + [prop("path", "bin/ttyd")]))
             bom.depends.setdefault(app, [])
         else:
-            bom.add(archive_component(f"ttyd:{name}", "library", name, entry["version"], license_expr, prov,
+            bom.add(archive_component(f"ttyd:{name}", "library", name, entry["version"], bom.licenses(license_expr), prov,
                                       rel, extra + [prop("linked_into", "ttyd")]), app)
 
 
@@ -254,7 +256,7 @@ def add_packages(bom: Bom, args: argparse.Namespace) -> None:
             "type": "library",
             "name": w["name"],
             "version": w["version"],
-            "licenses": licenses_field(dist_license(meta)),
+            "licenses": bom.licenses(dist_license(meta)),
             "hashes": [{"alg": "SHA-256", "content": w["sha256"]}],
             "purl": f"pkg:pypi/{key}@{w['version']}?file_name={w['filename']}",
             "externalReferences": [{"type": "distribution", "url": f"pkg:pypi/{key}@{w['version']}",
@@ -319,10 +321,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--spdx-schema", type=Path, required=True,
                    help="CycloneDX's spdx.schema.json: the SPDX license ids an `id` may take")
     args = p.parse_args(argv)
-    global SPDX_IDS
-    SPDX_IDS = frozenset(json.loads(args.spdx_schema.read_text())["enum"])
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    bom = Bom(args.out_dir)
+    bom = Bom(args.out_dir, frozenset(json.loads(args.spdx_schema.read_text())["enum"]))
     try:
         lock = json.loads(args.sources_lock.read_text())
         add_runtime(bom, args, lock)

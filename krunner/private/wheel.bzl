@@ -22,16 +22,13 @@ def _krunner_wheel_impl(ctx):
     args.add("--volume-version", str(ctx.attr.volume_version))
     args.add("--python-version", ctx.attr.python_version)
     args.add_all(ctx.attr.platform_tags, before_each = "--platform-tag")
-    licenses = ctx.files.licenses
-    for f in licenses:
-        args.add("--license", "{}={}".format(f.path, f.basename))
     bom = ctx.files.bom
     if bom:
         args.add("--bom-dir", bom[0].path)
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = [ctx.file.volume, ctx.file.plugin] + licenses + bom,
+        inputs = [ctx.file.volume, ctx.file.plugin] + bom,
         outputs = [out],
         mnemonic = "KrunnerWheel",
         progress_message = "Writing wheel %{output}",
@@ -53,7 +50,6 @@ krunner_wheel = rule(
         "python_version": attr.string(mandatory = True, doc = "X.Y of the volume's CPython."),
         "platform_tags": attr.string_list(mandatory = True, doc = "Platform tags, joined with '.' into the compound tag."),
         "plugin": attr.label(default = "//krunner/plugin:plugin.py", allow_single_file = [".py"], doc = "The plugin module shipped as plugin.py."),
-        "licenses": attr.label_list(allow_files = True, doc = "Single license files for dist-info/licenses/."),
         "bom": attr.label(doc = "A krunner_bom directory: its licenses/ go to dist-info/licenses/, its sbom.cdx.json to dist-info/sboms/ (PEP 770)."),
         "_tool": attr.label(default = "//krunner/private:wheelmaker", executable = True, cfg = "exec"),
     },
