@@ -51,21 +51,19 @@ def test_bazelisk_real_bazel_is_executed_with_the_index(tmp_path):
     proc = run_wrapper({"BAZEL_REAL": str(real)}, "--output_user_root=" + str(home / "out"), "build", "//krunner:x")
     assert proc.returncode == 0, proc.stderr
     args = [l[4:] for l in proc.stdout.splitlines()]
-    zig_cache = home / "out" / "zig-cache"
     assert args == ["--output_user_root=" + str(home / "out"), "build",
                     "--repo_env=KRUNNER_PYPI_INDEX=https://index.invalid/simple",
-                    f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}",
-                    "--repo_env=KRUNNER_DEBIAN_MIRROR=http://debian.invalid/debian",
-                    f"--sandbox_writable_path={zig_cache}", "//krunner:x"]
-    assert zig_cache.is_dir()
+                    "--repo_env=KRUNNER_DEBIAN_MIRROR=http://debian.invalid/debian", "//krunner:x"]
 
 
-def test_query_gets_no_build_options(tmp_path):
+def test_no_host_path_reaches_the_build(tmp_path):
+    """zig's cache lives inside each action now: no cache path, no writable host path."""
     real = fake_bazel(tmp_path, "7.7.1")
-    proc = run_wrapper({"BAZEL_REAL": str(real)}, "--output_user_root=" + str(tmp_path / "o"), "query", "//...")
-    args = [l[4:] for l in proc.stdout.splitlines()]
-    assert not [a for a in args if a.startswith("--sandbox_writable_path")]
-    assert f"--repo_env=KRUNNER_ZIG_CACHE={tmp_path / 'o' / 'zig-cache'}" in args
+    for command in ("build", "query"):
+        proc = run_wrapper({"BAZEL_REAL": str(real)}, "--output_user_root=" + str(tmp_path / "o"), command, "//...")
+        args = [l[4:] for l in proc.stdout.splitlines()]
+        assert not [a for a in args if "sandbox_writable_path" in a or "ZIG" in a], args
+        assert not (tmp_path / "o" / "zig-cache").exists()
 
 
 def test_commands_that_do_not_fetch_pass_through_untouched(tmp_path):

@@ -3,6 +3,8 @@
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load(
     "@rules_cc//cc:cc_toolchain_config_lib.bzl",
+    "env_entry",
+    "env_set",
     "feature",
     "flag_group",
     "flag_set",
@@ -32,7 +34,6 @@ def _flags(actions, flags, with_features = None):
     )
 
 def _impl(ctx):
-    musl = ctx.attr.libc == "musl"
     features = [
         feature(
             name = "default_compile_flags",
@@ -55,8 +56,19 @@ def _impl(ctx):
             name = "default_link_flags",
             enabled = True,
             flag_sets = [
-                _flags(_LINK, ["-Wl,--gc-sections"] + (["-static"] if musl else [])),
+                _flags(_LINK, ctx.attr.link_flags, [with_feature_set(not_features = ["dbg"])]),
+                _flags(_LINK, [f for f in ctx.attr.link_flags if f != "-s"], [with_feature_set(features = ["dbg"])]),
             ],
+        ),
+        # Link actions start from the zig cache built for this target (see
+        # toolchains/zig/zig_cache.bzl); the wrapper copies it into a private one.
+        feature(
+            name = "zig_cache_seed",
+            enabled = True,
+            env_sets = [env_set(
+                actions = _LINK,
+                env_entries = [env_entry("KRUNNER_ZIG_CACHE_SEED", ctx.file.zig_cache.path)],
+            )],
         ),
         feature(name = "dbg"),
         feature(name = "opt"),
@@ -95,7 +107,9 @@ zig_cc_toolchain_config = rule(
         "target": attr.string(mandatory = True, doc = "Key in toolchains/zig/targets.bzl; also the wrappers' directory."),
         "triple": attr.string(mandatory = True, doc = "zig's -target triple, e.g. x86_64-linux-musl."),
         "cpu": attr.string(mandatory = True, doc = "Target CPU (x86_64 or aarch64)."),
-        "libc": attr.string(mandatory = True, values = ["musl", "gnu_2_17"], doc = "Target libc; musl links fully static."),
-        "builtin_include_directories": attr.string_list(doc = "Where zig's libc and clang headers live, for header checking."),
+        "libc": attr.string(mandatory = True, values = ["musl", "gnu_2_17"], doc = "Target libc."),
+        "link_flags": attr.string_list(doc = "Flags for every link (toolchains/zig/targets.bzl); `-s` is dropped under `-c dbg`."),
+        "zig_cache": attr.label(mandatory = True, allow_single_file = True, cfg = "exec", doc = "The zig_cache directory link actions start from; also in the toolchain's linker_files."),
+        "builtin_include_directories": attr.string_list(doc = "zig's lib/, relative to the toolchain's package: its headers are declared inputs, staged at execroot-relative paths."),
     },
 )

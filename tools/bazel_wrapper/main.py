@@ -24,9 +24,6 @@ WORKSPACE = Path(__file__).resolve().parents[2]
 LOCK = WORKSPACE / "third_party" / "sources.lock.json"
 MIN_VERSION = (7, 7)
 # Commands that may fetch or build: they get the PyPI index and, offline, the mirror.
-# Commands that take build options (a sandbox path); query and fetch do not.
-BUILD_OPTION_COMMANDS = {"build", "test", "run", "coverage", "cquery", "aquery", "info",
-                         "print_action"}
 FETCHING_COMMANDS = {"build", "test", "run", "fetch", "query", "cquery", "aquery",
                      "coverage", "mod", "sync", "info", "print_action", "vendor"}
 
@@ -72,23 +69,15 @@ def output_user_root(startup: list[str], default: Path) -> Path:
     return default
 
 
-def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
-                       out_root: Path) -> list[str]:
-    """Flags the wrapper adds after the command: PyPI index, zig cache, offline mirror."""
+def extra_command_args(command: str | None, env: dict[str, str], cache: Path) -> list[str]:
+    """Flags the wrapper adds after the command: PyPI index, Debian mirror, offline mirror."""
     if command not in FETCHING_COMMANDS:
         return []
-    # zig builds libc once per target into this cache, inside Bazel's output tree;
-    # sandboxed compile actions may write only where they are told they can.
-    zig_cache = out_root / "zig-cache"
-    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}",
-            f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}"]
+    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}"]
     try:  # Debian packages for the test root filesystems come from apt's own mirror.
         args.append(f"--repo_env=KRUNNER_DEBIAN_MIRROR={debian_mirror()}")
     except NoDebianMirror:
         pass
-    if command in BUILD_OPTION_COMMANDS:
-        zig_cache.mkdir(parents=True, exist_ok=True)
-        args.append(f"--sandbox_writable_path={zig_cache}")
     if network.is_offline(LOCK, env):
         from mirror import fill  # only the offline path pays for importing it
         try:
@@ -119,7 +108,7 @@ def main(argv: list[str]) -> int:
         default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
                         else cache / "output")
         out_root = output_user_root(startup, default_root)
-        extra = extra_command_args(command, env, cache, out_root)
+        extra = extra_command_args(command, env, cache)
         full = startup + ([command] + extra + rest if command else [])
         if binary:
             os.execve(binary, [binary] + full, env)
