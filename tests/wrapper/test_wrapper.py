@@ -184,3 +184,27 @@ def test_offline_is_forced_by_env_or_found_by_probe(tmp_path):
     assert network.upstream_hosts(lock) == ["unreachable.invalid"]
     assert network.is_offline(lock, {"KRUNNER_OFFLINE": "0"}) is False
     assert network.is_offline(lock, {}) is True
+
+
+def test_remote_cache_endpoint_comes_from_the_environment(tmp_path):
+    real = fake_bazel(tmp_path, "7.7.1")
+    env = {"BAZEL_REAL": str(real), "KRUNNER_REMOTE_CACHE": "grpc://127.0.0.1:8980"}
+    build = run_wrapper(env, "--output_user_root=" + str(tmp_path / "o"), "build", "//x")
+    assert "--remote_cache=grpc://127.0.0.1:8980" in [l[4:] for l in build.stdout.splitlines()]
+    query = run_wrapper(env, "--output_user_root=" + str(tmp_path / "o"), "query", "//x")
+    assert not [l for l in query.stdout.splitlines() if "--remote_cache=" in l]
+
+
+def test_remote_cache_with_credentials_is_refused_without_echoing_them(tmp_path):
+    real = fake_bazel(tmp_path, "7.7.1")
+    env = {"BAZEL_REAL": str(real), "KRUNNER_REMOTE_CACHE": "https://ci:s3cret-token@cache.invalid/krunner"}
+    proc = run_wrapper(env, "build", "//x")
+    assert proc.returncode == 2
+    assert "credential helper" in proc.stderr
+    assert "s3cret-token" not in proc.stdout + proc.stderr
+
+
+def test_remote_cache_scheme_is_checked(tmp_path):
+    proc = run_wrapper({"BAZEL_REAL": str(fake_bazel(tmp_path, "7.7.1")), "KRUNNER_REMOTE_CACHE": "cache.invalid:9092"},
+                       "build", "//x")
+    assert proc.returncode == 2 and "scheme" in proc.stderr

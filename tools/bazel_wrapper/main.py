@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import namespace, network, sid_root
+from bazel_wrapper import namespace, network, remote_cache, sid_root
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -108,7 +108,7 @@ def main(argv: list[str]) -> int:
         default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
                         else cache / "output")
         out_root = output_user_root(startup, default_root)
-        extra = extra_command_args(command, env, cache)
+        extra = extra_command_args(command, env, cache) + remote_cache.args(command, env)
         full = startup + ([command] + extra + rest if command else [])
         if binary:
             os.execve(binary, [binary] + full, env)

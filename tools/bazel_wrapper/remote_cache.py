@@ -1,0 +1,36 @@
+"""The shared cache endpoint: KRUNNER_REMOTE_CACHE becomes `--remote_cache`, never a secret.
+
+The endpoint is the machine's or the CI's business, so it comes from the
+environment (or from user.bazelrc), not from a committed file. Credentials have
+no place in it: a URL with `user:token@` would show in `ps`, in Bazel's logs and
+in the execution log, so it is refused with the ways that keep it private.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from bazel_wrapper.errors import WrapperError
+
+# Commands that accept --remote_cache.
+CACHE_COMMANDS = {"build", "test", "run", "coverage", "cquery", "aquery", "info", "print_action"}
+SCHEMES = {"http", "https", "grpc", "grpcs", "unix"}
+
+
+def args(command: str | None, env: dict[str, str]) -> list[str]:
+    """`--remote_cache=URL` for `command` when KRUNNER_REMOTE_CACHE names an endpoint."""
+    url = env.get("KRUNNER_REMOTE_CACHE", "").strip()
+    if not url or command not in CACHE_COMMANDS:
+        return []
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise WrapperError(
+            f"KRUNNER_REMOTE_CACHE={url!r}: the scheme must be one of {', '.join(sorted(SCHEMES))} "
+            "(for example grpc://127.0.0.1:8980 or https://cache.example/krunner)")
+    if parts.username or parts.password:
+        raise WrapperError(
+            "KRUNNER_REMOTE_CACHE carries credentials (user:token@): they would show on Bazel's "
+            "command line and in its logs. Set the URL without them, and give the secret to Bazel "
+            "through a credential helper (--credential_helper) or a --remote_header line in "
+            "user.bazelrc (README, 'A shared cache').")
+    return [f"--remote_cache={url}"]
