@@ -16,14 +16,20 @@ shift 3
 ZIG_LIB_DIR="${zig%/*}/lib"
 export ZIG_LIB_DIR
 work=$(mktemp -d "${TMPDIR:-/tmp}/zig-warm.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The cache that is kept is built at a path relative to the execroot and the
+# same in every build: zig names archive members by their path in its cache.
+cold="$out.warm"
+trap 'rm -rf "$work" "$cold"' EXIT
+rm -rf "$cold"
 
-# zig_with CACHE WHAT ARGS...: run `zig cc -target TRIPLE ARGS` with CACHE as its only cache.
+# zig_with CACHE WHAT ARGS...: run `zig cc -target TRIPLE ARGS` with CACHE as its
+# only cache (under $pin, a command prefix, when set).
+pin=
 zig_with() {
   cache=$1 what=$2
   shift 2
   ZIG_GLOBAL_CACHE_DIR=$cache ZIG_LOCAL_CACHE_DIR=$cache \
-    "$zig" cc -target "$triple" "$@" >"$work/log" 2>&1 || {
+    $pin "$zig" cc -target "$triple" "$@" >"$work/log" 2>&1 || {
       echo "warm_cache: $what for $triple failed:" >&2
       cat "$work/log" >&2
       exit 1
@@ -32,11 +38,15 @@ zig_with() {
 
 printf 'int main(void) { return 0; }\n' > "$work/probe.c"
 zig_with "$work/scratch" "compiling a probe" -c "$work/probe.c" -o "$work/probe.o"
-zig_with "$work/cold" "linking a probe" "$@" -o "$work/probe" "$work/probe.o"
+# On one CPU: zig lists the sources of libc.a in its manifest in the order
+# their compilations finish, and the manifest names the output directory.
+pin="taskset -c $(awk '/^Cpus_allowed_list/ { split($2, c, /[-,]/); print c[1] }' /proc/self/status)"
+zig_with "$cold" "linking a probe" "$@" -o "$work/probe" "$work/probe.o"
+pin=
 
 mkdir -p "$out"
 for d in h o b; do
-  if [ -d "$work/cold/$d" ]; then cp -R "$work/cold/$d" "$out/"; fi
+  if [ -d "$cold/$d" ]; then cp -R "$cold/$d" "$out/"; fi
 done
 # A manifest line is "size inode mtime digest prefix path". inode and mtime
 # are this machine's: zero them, and zig re-hashes each file (then hits).
