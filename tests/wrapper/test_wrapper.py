@@ -105,13 +105,14 @@ def test_pins_are_checked_against_dpkg_status(tmp_path):
 def test_concurrent_first_calls_provision_once(tmp_path, monkeypatch):
     calls = []
 
-    def slow_provision(spec, root):
+    def slow_provision(spec, root, lock_fd):
         calls.append(root)
         time.sleep(0.5)
         root.mkdir(parents=True)
         (root / sid_root.READY_MARKER).write_text("{}")
 
     monkeypatch.setattr(sid_root, "_provision", slow_provision)
+    monkeypatch.setattr(sid_root.ca_trust, "is_current", lambda root: True)
     spec = sid_root.load_spec()
     roots = []
     threads = [threading.Thread(target=lambda: roots.append(sid_root.ensure_root(spec, tmp_path)))
@@ -124,7 +125,7 @@ def test_concurrent_first_calls_provision_once(tmp_path, monkeypatch):
 
 
 def test_failed_provisioning_leaves_no_partial_root(tmp_path, monkeypatch):
-    def broken_mmdebstrap(spec, target):
+    def broken_mmdebstrap(spec, target, scratch, lock_fd):
         target.mkdir(parents=True)
         (target / "half").write_text("")
         raise WrapperError("mirror went away")
@@ -133,7 +134,7 @@ def test_failed_provisioning_leaves_no_partial_root(tmp_path, monkeypatch):
     root = tmp_path / "roots" / sid_root.load_spec().key()
     with pytest.raises(WrapperError, match="mirror went away"):
         sid_root.ensure_root(sid_root.load_spec(), tmp_path)
-    assert not root.exists() and not root.with_name(root.name + ".partial").exists()
+    assert not root.exists() and not [p for p in sid_root.work_dirs(root) if p.exists()]
 
 
 def test_missing_user_namespaces_say_what_is_missing(monkeypatch):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import namespace, network, sid_root
+from bazel_wrapper import manifest, namespace, network, sid_root, trust
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -91,22 +91,42 @@ def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
         args.append(f"--sandbox_writable_path={zig_cache}")
     if network.is_offline(LOCK, env):
         from mirror import fill  # only the offline path pays for importing it
+        mirror = trust.private_dir(cache / "mirror", "offline mirror")
         try:
-            layout = fill.fill(LOCK, cache / "mirror", log=lambda m: print(m, file=sys.stderr))
+            layout = fill.fill(LOCK, mirror, log=lambda m: print(m, file=sys.stderr))
         except fill.MirrorError as err:
             raise WrapperError(f"offline mirror: {err}") from err
+        for part in (layout.distdir, layout.substitutes):
+            trust.check_path(part, "offline mirror")
         args += ["--config=offline", f"--distdir={layout.distdir}",
                  f"--repo_env=KRUNNER_OFFLINE_MIRROR={layout.substitutes}"]
     return args
+
+
+def root_identity_args(command: str | None, digest: str) -> list[str]:
+    """Put the sid root's manifest digest into every action's key.
+
+    Actions run with the root's tools (python3, the JDK, coreutils); an action
+    environment value that names the root's manifest makes outputs built in one
+    root never count as outputs of another, in any cache. Exec-configuration
+    actions get it too (--host_action_env).
+    """
+    if command not in BUILD_OPTION_COMMANDS:
+        return []
+    return [f"--action_env=KRUNNER_SID_ROOT={digest}",
+            f"--host_action_env=KRUNNER_SID_ROOT={digest}"]
 
 
 def debian_version_banner(root: Path) -> str:
     """What `version` prints for Debian's Bazel, whose own `version` has no build info."""
     label = (root / "usr/share/bazel/build-label.txt").read_text().strip()
     spec = sid_root.load_spec()
+    digest, count = manifest.digest(root)
     return (f"Build label: {label}\n"
             f"Build target: Debian bazel-bootstrap {spec.pinned['bazel-bootstrap']} "
-            f"(sid root {root}, provisioned by tools/bazel)\n")
+            f"(sid root {root}, provisioned by tools/bazel)\n"
+            f"Sid root manifest: sha256 {digest} ({count} packages, "
+            f"{root / manifest.MANIFEST})\n")
 
 
 def main(argv: list[str]) -> int:
@@ -115,24 +135,30 @@ def main(argv: list[str]) -> int:
     startup, command, rest = split_args(argv)
     cache = sid_root.cache_dir()
     try:
+        trust.private_dir(cache, "cache directory")
         binary = real_bazel(env)
         default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
                         else cache / "output")
         out_root = output_user_root(startup, default_root)
         extra = extra_command_args(command, env, cache, out_root)
-        full = startup + ([command] + extra + rest if command else [])
         if binary:
+            full = startup + ([command] + extra + rest if command else [])
             os.execve(binary, [binary] + full, env)
         namespace.check_support()
         root = sid_root.ensure_root(sid_root.load_spec(), cache)
         if command == "version" and not rest:
             sys.stdout.write(debian_version_banner(root))
             return 0
+        extra += root_identity_args(command, manifest.digest(root)[0])
+        full = startup + ([command] + extra + rest if command else [])
         out_root.mkdir(parents=True, exist_ok=True)
+        trust.check_path(out_root, "Bazel output root")
         cwd = Path.cwd()
-        binds = [WORKSPACE, cache]
         if not (cwd == WORKSPACE or WORKSPACE in cwd.parents):
             cwd = WORKSPACE
+        binds = [WORKSPACE, cache]
+        if not (out_root == cache or cache in out_root.parents):
+            binds.append(out_root)
         # A server started in an older root would keep running there; naming the root
         # in a startup option makes Bazel restart its server when the root changes.
         bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
