@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import manifest, namespace, network, sid_root, trust
+from bazel_wrapper import credentials, manifest, namespace, network, sid_root, trust
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -73,15 +73,20 @@ def output_user_root(startup: list[str], default: Path) -> Path:
 
 
 def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
-                       out_root: Path) -> list[str]:
-    """Flags the wrapper adds after the command: PyPI index, zig cache, offline mirror."""
+                       out_root: Path, child_env: dict[str, str]) -> list[str]:
+    """Flags the wrapper adds after the command: PyPI index, zig cache, offline mirror.
+
+    The index's credentials, if any, go into a private file that a credential
+    helper reads (credentials.py), never onto the command line; `child_env` gets
+    the variables Bazel then needs.
+    """
     if command not in FETCHING_COMMANDS:
         return []
     # zig builds libc once per target into this cache, inside Bazel's output tree;
     # sandboxed compile actions may write only where they are told they can.
     zig_cache = out_root / "zig-cache"
-    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}",
-            f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}"]
+    args = credentials.index_args(network.pip_index_url(env), cache, child_env)
+    args += [f"--repo_env=KRUNNER_ZIG_CACHE={zig_cache}"]
     try:  # Debian packages for the test root filesystems come from apt's own mirror.
         args.append(f"--repo_env=KRUNNER_DEBIAN_MIRROR={debian_mirror()}")
     except NoDebianMirror:
@@ -140,10 +145,11 @@ def main(argv: list[str]) -> int:
         default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
                         else cache / "output")
         out_root = output_user_root(startup, default_root)
-        extra = extra_command_args(command, env, cache, out_root)
+        child_extra: dict[str, str] = {}
+        extra = extra_command_args(command, env, cache, out_root, child_extra)
         if binary:
             full = startup + ([command] + extra + rest if command else [])
-            os.execve(binary, [binary] + full, env)
+            os.execve(binary, [binary] + full, {**env, **child_extra})
         namespace.check_support()
         root = sid_root.ensure_root(sid_root.load_spec(), cache)
         if command == "version" and not rest:
@@ -163,7 +169,8 @@ def main(argv: list[str]) -> int:
         # in a startup option makes Bazel restart its server when the root changes.
         bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
                       f"--host_jvm_args=-Dkrunner.sid_root={root.name}"]
-        cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full, env=env)
+        cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full,
+                                      env=env, extra_env=child_extra)
         os.execvp(cmd[0], cmd)
     except WrapperError as err:
         print(f"tools/bazel: error: {err}", file=sys.stderr)

@@ -76,11 +76,11 @@ def child_env(env: dict[str, str], extra: dict[str, str] | None = None) -> dict[
 
 
 def enter_command(root: Path, cwd: Path, binds: list[Path], argv: list[str],
-                  env: dict[str, str]) -> list[str]:
-    """The host command line that runs `argv` in `root` with `env` only."""
+                  env: dict[str, str], extra_env: dict[str, str] | None = None) -> list[str]:
+    """The host command line that runs `argv` in `root` with `env` only (plus `extra_env`)."""
     unshare = ["unshare", "--mount", "--propagation", "private"]
     if os.geteuid() != 0:
         unshare[1:1] = ["--user", "--map-root-user"]
-    env_args = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(child_env(env).items())]
+    env_args = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(child_env(env, extra_env).items())]
     return (unshare + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd)]
             + [str(b) for b in binds] + ["--"] + env_args + argv)
