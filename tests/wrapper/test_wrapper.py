@@ -151,7 +151,7 @@ def test_enter_command_clears_the_environment_and_binds_paths(tmp_path):
     cmd = namespace.enter_command(tmp_path, cwd=Path("/w"), binds=[Path("/w"), Path("/c")],
                                   argv=["/usr/bin/bazel", "info"], env={"CI": "true", "SECRET": "x"})
     tail = cmd[cmd.index("krunner-enter") + 1:]
-    assert tail[:5] == [str(tmp_path), "/w", "/w", "/c", "--"]
+    assert tail[:9] == [str(tmp_path), "/w", "/w", "/w", "rw", "/c", "/c", "rw", "--"]
     assert "env" in tail and "-i" in tail and "CI=true" in tail
     assert not [a for a in tail if a.startswith("SECRET")]
     assert tail[-2:] == ["/usr/bin/bazel", "info"]

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import credentials, manifest, namespace, network, sid_root, trust
+from bazel_wrapper import credentials, forward, manifest, namespace, network, sid_root, trust
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
         default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
                         else cache / "output")
         out_root = output_user_root(startup, default_root)
-        child_extra: dict[str, str] = {}
+        child_extra = forward.passed_env(env)
         extra = extra_command_args(command, env, cache, out_root, child_extra)
         if binary:
             full = startup + ([command] + extra + rest if command else [])
@@ -165,6 +165,7 @@ def main(argv: list[str]) -> int:
         binds = [WORKSPACE, cache]
         if not (out_root == cache or cache in out_root.parents):
             binds.append(out_root)
+        binds += forward.binds(full, startup, WORKSPACE, cwd, env, covered=list(binds))
         # A server started in an older root would keep running there; naming the root
         # in a startup option makes Bazel restart its server when the root changes.
         bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
