@@ -52,7 +52,8 @@ def test_index_credentials_stay_off_the_command_line(tmp_path):
     argv = [l[4:] for l in proc.stdout.splitlines() if l.startswith("ARG ")]
     assert not [a for a in argv if "s3cr" in a or "alice" in a]
     assert "--repo_env=KRUNNER_PYPI_INDEX=https://index.invalid:8443/simple" in argv
-    assert f"--credential_helper=index.invalid={credentials.HELPER}" in argv
+    helpers = [a for a in argv if a.startswith("--credential_helper=index.invalid=")]
+    assert len(helpers) == 1 and helpers[0].endswith("/tools/bazel_wrapper/credential_helper.py")
     creds_file = next(l[4:] for l in proc.stdout.splitlines() if l.startswith("ENV "))
     assert stat.S_IMODE(os.stat(creds_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(Path(creds_file).parent).st_mode) == 0o700

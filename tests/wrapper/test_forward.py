@@ -73,3 +73,16 @@ def test_only_variables_named_in_krunner_pass_env_reach_bazel(tmp_path):
     assert "REMOTE_TOKEN=t0k" in cmd and "CRED_HELPER_CFG=/etc/h.json" in cmd
     assert not [a for a in cmd if a.startswith("OTHER_SECRET")]
     assert cmd[-1] == "bazel" and not [a for a in cmd[cmd.index("-i"):] if "t0k" in a and a != "REMOTE_TOKEN=t0k"]
+
+
+def test_debians_system_rc_is_mounted_without_the_deprecated_option(tmp_path):
+    from bazel_wrapper import system_rc
+    root, cache = tmp_path / "roots/k", tmp_path
+    rc = root / "etc/bazel/bazelrc"
+    rc.parent.mkdir(parents=True)
+    rc.write_text("startup --install_base=/usr/share/bazel\nbuild --host_javabase=@local_jdk//:jdk\n"
+                  "common --override_module=platforms=/usr/share/bazel/tools/platforms\n")
+    copy = system_rc.quiet_copy(root, cache)
+    assert copy.read_text() == ("startup --install_base=/usr/share/bazel\n"
+                                "common --override_module=platforms=/usr/share/bazel/tools/platforms\n")
+    assert rc.read_text().count("host_javabase") == 1  # the root itself is left as Debian made it

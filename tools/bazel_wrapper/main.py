@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import credentials, forward, manifest, namespace, network, sid_root, trust
+from bazel_wrapper import (credentials, forward, manifest, namespace, network, sid_root,
+                           system_rc, trust)
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -166,6 +167,9 @@ def main(argv: list[str]) -> int:
         if not (out_root == cache or cache in out_root.parents):
             binds.append(out_root)
         binds += forward.binds(full, startup, WORKSPACE, cwd, env, covered=list(binds))
+        quiet_rc = system_rc.quiet_copy(root, cache)
+        if quiet_rc:
+            binds.append(forward.Bind(quiet_rc, system_rc.INSIDE, True))
         # A server started in an older root would keep running there; naming the root
         # in a startup option makes Bazel restart its server when the root changes.
         bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
