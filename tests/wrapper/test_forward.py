@@ -86,3 +86,12 @@ def test_debians_system_rc_is_mounted_without_the_deprecated_option(tmp_path):
     assert copy.read_text() == ("startup --install_base=/usr/share/bazel\n"
                                 "common --override_module=platforms=/usr/share/bazel/tools/platforms\n")
     assert rc.read_text().count("host_javabase") == 1  # the root itself is left as Debian made it
+
+
+def test_other_mounts_get_another_bazel_server(tmp_path):
+    # The server writes execution logs itself, in the namespace of the call that
+    # started it: a call with other mounts must not reuse it.
+    base = [Path("/w"), Path("/c")]
+    with_log = base + [Bind(Path("/tmp/logs"), Path("/tmp/logs"), False)]
+    assert forward.mounts_key(base) == forward.mounts_key(list(base))
+    assert forward.mounts_key(base) != forward.mounts_key(with_log)

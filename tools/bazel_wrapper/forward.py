@@ -23,6 +23,7 @@ secret is put on Bazel's command line.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import shlex
 from pathlib import Path
@@ -151,6 +152,18 @@ def binds(argv: list[str], startup: list[str], workspace: Path, cwd: Path, env: 
         if bind not in out:
             out.append(bind)
     return out
+
+
+def mounts_key(binds: list) -> str:
+    """A short hash of the mounts (paths or Binds), for the server's startup options.
+
+    The Bazel server keeps the mount namespace of the call that started it, so a
+    call with other mounts must get a new server: a changed startup option does that.
+    """
+    canonical = "\n".join(f"{b}:{b}:rw" if isinstance(b, Path)
+                          else f"{b.source}:{b.target}:{'ro' if b.read_only else 'rw'}"
+                          for b in binds)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def passed_env(env: dict[str, str]) -> dict[str, str]:

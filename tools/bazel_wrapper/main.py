@@ -170,10 +170,13 @@ def main(argv: list[str]) -> int:
         quiet_rc = system_rc.quiet_copy(root, cache)
         if quiet_rc:
             binds.append(forward.Bind(quiet_rc, system_rc.INSIDE, True))
-        # A server started in an older root would keep running there; naming the root
-        # in a startup option makes Bazel restart its server when the root changes.
+        # A server started in an older root would keep running there, and it sees only
+        # the mounts of the call that started it (it writes execution logs and
+        # profiles, and reads certificates, itself). Naming the root and the mounts
+        # in startup options makes Bazel restart its server when either changes.
         bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
-                      f"--host_jvm_args=-Dkrunner.sid_root={root.name}"]
+                      f"--host_jvm_args=-Dkrunner.sid_root={root.name}",
+                      f"--host_jvm_args=-Dkrunner.mounts={forward.mounts_key(binds)}"]
         cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full,
                                       env=env, extra_env=child_extra)
         os.execvp(cmd[0], cmd)
