@@ -6,7 +6,7 @@ the installed packages), single files (ttyd, licenses) and empty directories are
 merged into one listing. A path may come from only one input, unless both are
 directories. The archive has sorted members, a fixed mtime, uid/gid 0 with empty
 owner names, normalised modes (0755 for directories and executables, 0644
-otherwise), symlinks kept as symlinks, and xz without timestamps. A symlink that
+otherwise: see `is_executable`), symlinks kept as symlinks, and xz without timestamps. A symlink that
 points outside the root, or an absolute one, stops the build.
 """
 
@@ -67,6 +67,27 @@ def _add(entries: dict[str, Entry], path: str, entry: Entry) -> None:
     entries[path] = entry
 
 
+def is_executable(path: str, rel: str, mode: int) -> bool:
+    """Whether a tree file is a program (0755) rather than data (0644).
+
+    Bazel makes every action output r-x, so a tree built by an action has an exec
+    bit on every file, license texts and modules included; the bit alone says
+    nothing. A file is a program when it has an exec bit and its content runs: an
+    ELF executable or shared object, or a `#!` script that is a launcher (under
+    `bin/`) or at least not a Python module (`.py` files are imported, not run).
+    """
+    if not mode & 0o111:
+        return False
+    with open(path, "rb") as f:
+        head = f.read(18)
+    if head[:4] == b"\x7fELF" and len(head) == 18:
+        e_type = int.from_bytes(head[16:18], "little" if head[5] == 1 else "big")
+        return e_type != 1  # programs and shared objects; relocatable objects (ET_REL) are data
+    if head[:2] == b"#!":
+        return rel.startswith("bin/") or "/bin/" in rel or not rel.endswith(".py")
+    return False
+
+
 def _unstage(path: str, rel: str) -> tuple[str, os.stat_result]:
     """See through Bazel's staging of a tree artifact input.
 
@@ -102,7 +123,8 @@ def add_tree(entries: dict[str, Entry], root: Path) -> None:
             elif stat.S_ISDIR(st.st_mode):
                 _add(entries, rel, Entry("dir", origin=origin))
             elif stat.S_ISREG(st.st_mode):
-                _add(entries, rel, Entry("file", source=full, executable=bool(st.st_mode & 0o111),
+                _add(entries, rel, Entry("file", source=full,
+                                         executable=is_executable(full, rel, st.st_mode),
                                          origin=origin))
             else:
                 raise VolumeError(f"{origin}: {rel} is neither file, directory nor symlink")

@@ -73,6 +73,14 @@ def test_inspect_json_and_text(tmp_path):
     assert "static-gnu" in text and "pyzmq" in text and "4 files" in text
 
 
+def test_platform_tags_come_from_the_wheel_metadata_not_the_file_name(tmp_path):
+    whl = make_wheel(tmp_path, "9.0.0", BASE)
+    renamed = whl.rename(tmp_path / "upstream_sg_4.4.0.whl")
+    proc = krunner("inspect", "--json", str(renamed))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["platform_tags"] == TAGS
+
+
 def test_compare_reports_files_packages_and_deltas(tmp_path):
     a = make_wheel(tmp_path, "9.0.0", BASE)
     changed = dict(BASE)

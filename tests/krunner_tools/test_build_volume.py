@@ -62,6 +62,25 @@ def test_members_are_relative_sorted_and_normalised(tmp_path, inputs):
     assert by_name["./lib/python3.13/site-packages/ai/backend/kernel"].isdir()
 
 
+def test_only_programs_are_executable_when_every_input_has_exec_bits(tmp_path):
+    # Bazel leaves every action output r-x: the modes must come from what a file is.
+    runtime = tree(tmp_path / "r", {"bin/python3.13": X86_ELF, "bin/launcher": b"#!/opt/backend.ai/bin/python3\n",
+                                    "lib/libpython3.13.so": X86_ELF, "lib/python3.13/os.py": b"# os\n",
+                                    "lib/python3.13/base64.py": b"#! /usr/bin/env python3\n",
+                                    "lib/python3.13/config/install-sh": b"#!/bin/sh\n",
+                                    "licenses/runtime/LICENSE.txt": b"PSF\n",
+                                    "lib/crt1.o": X86_ELF[:16] + (1).to_bytes(2, "little") + X86_ELF[18:]}, 0o555)
+    out = tmp_path / "v.tar.xz"
+    proc = build(out, "--tree", str(runtime))
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(out) as tar:
+        modes = {m.name[2:]: m.mode for m in tar.getmembers() if m.isfile()}
+    assert modes == {"bin/python3.13": 0o755, "bin/launcher": 0o755, "lib/libpython3.13.so": 0o755,
+                     "lib/python3.13/config/install-sh": 0o755, "lib/python3.13/os.py": 0o644,
+                     "lib/python3.13/base64.py": 0o644, "licenses/runtime/LICENSE.txt": 0o644,
+                     "lib/crt1.o": 0o644}
+
+
 def test_two_builds_are_identical_and_xz_is_checked(tmp_path, inputs):
     a, b = tmp_path / "a.tar.xz", tmp_path / "b.tar.xz"
     build(a, *args_for(*inputs))

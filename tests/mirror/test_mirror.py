@@ -124,6 +124,52 @@ def test_substitute_whose_tree_differs_is_refused(archive, tmp_path):
     assert not list((archive["dest"] / "substitutes").rglob("*.tree-verified"))
 
 
+def test_swapped_substitute_with_a_repinned_archive_hash_is_refused_on_a_warm_cache(archive):
+    # Defect: the tree marker held only the tree hash, so an archive swapped into a
+    # warm mirror plus an edited archive sha256 in the lock skipped the tree check.
+    run_fill(archive)
+    served = archive["dest"] / "substitutes/other/other_2.0.orig.tar.xz"
+    make_tar(served, "other2-2.0", dict(FILES, **{"src/a.c": b"int a = evil();\n"}), mode="w:xz")
+    lock = archive["lock_data"]
+    lock["archives"]["other"]["offline"]["substitute"]["sha256"] = sha(served)
+    archive["lock"].write_text(json.dumps(lock))
+    messages = []
+    with pytest.raises(fill.MirrorError, match="not the pinned tree"):
+        run_fill(archive, log=messages.append)
+    assert not [m for m in messages if "verified" in m]
+
+
+def test_an_edited_hash_in_the_lock_is_blamed_on_the_lock(archive):
+    run_fill(archive)
+    lock = archive["lock_data"]
+    lock["archives"]["dep"]["sha256"] = "f" * 64
+    archive["lock"].write_text(json.dumps(lock))
+    with pytest.raises(fill.MirrorError) as err:
+        run_fill(archive)
+    msg = str(err.value)
+    assert "sources.lock.json now pins sha256 " + "f" * 64 in msg and "The lock changed, not the file" in msg
+    assert "changed after it was verified" not in msg
+
+
+def test_a_deliberately_bumped_pin_fetches_the_new_file(archive):
+    run_fill(archive)
+    make_tar(archive["upstream"], "dep-1.0", dict(FILES, **{"src/c.c": b"int c;\n"}))
+    lock = archive["lock_data"]
+    lock["archives"]["dep"]["sha256"] = sha(archive["upstream"])
+    archive["lock"].write_text(json.dumps(lock))
+    messages = []
+    layout = run_fill(archive, log=messages.append)
+    assert (layout.distdir / "v1.0.tar.gz").read_bytes() == archive["upstream"].read_bytes()
+    assert [m for m in messages if "the lock now pins" in m]
+
+
+def test_warm_runs_announce_substitutes_in_one_line(archive):
+    run_fill(archive)
+    messages = []
+    run_fill(archive, log=messages.append)
+    assert len(messages) == 1 and "SUBSTITUTES" in messages[0] and "other 2.0" in messages[0]
+
+
 def test_tree_hash_ignores_packing_but_not_content(tmp_path):
     a = make_tar(tmp_path / "a.tar.gz", "x-1", FILES)
     b = make_tar(tmp_path / "b.tar.bz2", "y", FILES, mode="w:bz2", mtime=999, reverse=True)

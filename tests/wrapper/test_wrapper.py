@@ -103,13 +103,14 @@ def test_pins_are_checked_against_dpkg_status(tmp_path):
 def test_concurrent_first_calls_provision_once(tmp_path, monkeypatch):
     calls = []
 
-    def slow_provision(spec, root):
+    def slow_provision(spec, root, lock_fd):
         calls.append(root)
         time.sleep(0.5)
         root.mkdir(parents=True)
         (root / sid_root.READY_MARKER).write_text("{}")
 
     monkeypatch.setattr(sid_root, "_provision", slow_provision)
+    monkeypatch.setattr(sid_root.ca_trust, "is_current", lambda root: True)
     spec = sid_root.load_spec()
     roots = []
     threads = [threading.Thread(target=lambda: roots.append(sid_root.ensure_root(spec, tmp_path)))
@@ -122,7 +123,7 @@ def test_concurrent_first_calls_provision_once(tmp_path, monkeypatch):
 
 
 def test_failed_provisioning_leaves_no_partial_root(tmp_path, monkeypatch):
-    def broken_mmdebstrap(spec, target):
+    def broken_mmdebstrap(spec, target, scratch, lock_fd):
         target.mkdir(parents=True)
         (target / "half").write_text("")
         raise WrapperError("mirror went away")
@@ -131,7 +132,7 @@ def test_failed_provisioning_leaves_no_partial_root(tmp_path, monkeypatch):
     root = tmp_path / "roots" / sid_root.load_spec().key()
     with pytest.raises(WrapperError, match="mirror went away"):
         sid_root.ensure_root(sid_root.load_spec(), tmp_path)
-    assert not root.exists() and not root.with_name(root.name + ".partial").exists()
+    assert not root.exists() and not [p for p in sid_root.work_dirs(root) if p.exists()]
 
 
 def test_missing_user_namespaces_say_what_is_missing(monkeypatch):
@@ -148,7 +149,7 @@ def test_enter_command_clears_the_environment_and_binds_paths(tmp_path):
     cmd = namespace.enter_command(tmp_path, cwd=Path("/w"), binds=[Path("/w"), Path("/c")],
                                   argv=["/usr/bin/bazel", "info"], env={"CI": "true", "SECRET": "x"})
     tail = cmd[cmd.index("krunner-enter") + 1:]
-    assert tail[:5] == [str(tmp_path), "/w", "/w", "/c", "--"]
+    assert tail[:9] == [str(tmp_path), "/w", "/w", "/w", "rw", "/c", "/c", "rw", "--"]
     assert "env" in tail and "-i" in tail and "CI=true" in tail
     assert not [a for a in tail if a.startswith("SECRET")]
     assert tail[-2:] == ["/usr/bin/bazel", "info"]

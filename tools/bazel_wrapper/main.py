@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import namespace, network, remote_cache, sid_root
+from bazel_wrapper import (credentials, forward, manifest, namespace, network, remote_cache,
+                           sid_root, system_rc, trust)
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -69,33 +70,59 @@ def output_user_root(startup: list[str], default: Path) -> Path:
     return default
 
 
-def extra_command_args(command: str | None, env: dict[str, str], cache: Path) -> list[str]:
-    """Flags the wrapper adds after the command: PyPI index, Debian mirror, offline mirror."""
+def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
+                       child_env: dict[str, str]) -> list[str]:
+    """Flags the wrapper adds after the command: PyPI index, Debian mirror, offline mirror.
+
+    The index's credentials, if any, go into a private file that a credential
+    helper reads (credentials.py), never onto the command line; `child_env` gets
+    the variables Bazel then needs.
+    """
     if command not in FETCHING_COMMANDS:
         return []
-    args = [f"--repo_env=KRUNNER_PYPI_INDEX={network.pip_index_url(env)}"]
+    args = credentials.index_args(network.pip_index_url(env), cache, child_env)
     try:  # Debian packages for the test root filesystems come from apt's own mirror.
         args.append(f"--repo_env=KRUNNER_DEBIAN_MIRROR={debian_mirror()}")
     except NoDebianMirror:
         pass
     if network.is_offline(LOCK, env):
         from mirror import fill  # only the offline path pays for importing it
+        mirror = trust.private_dir(cache / "mirror", "offline mirror")
         try:
-            layout = fill.fill(LOCK, cache / "mirror", log=lambda m: print(m, file=sys.stderr))
+            layout = fill.fill(LOCK, mirror, log=lambda m: print(m, file=sys.stderr))
         except fill.MirrorError as err:
             raise WrapperError(f"offline mirror: {err}") from err
+        for part in (layout.distdir, layout.substitutes):
+            trust.check_path(part, "offline mirror")
         args += ["--config=offline", f"--distdir={layout.distdir}",
                  f"--repo_env=KRUNNER_OFFLINE_MIRROR={layout.substitutes}"]
     return args
+
+
+def root_identity_args(command: str | None, digest: str) -> list[str]:
+    """Put the sid root's manifest digest into every action's key.
+
+    Actions run with the root's tools (python3, the JDK, coreutils); an action
+    environment value that names the root's manifest makes outputs built in one
+    root never count as outputs of another, in any cache. Exec-configuration
+    actions get it too (--host_action_env).
+    """
+    if command not in BUILD_OPTION_COMMANDS:
+        return []
+    return [f"--action_env=KRUNNER_SID_ROOT={digest}",
+            f"--host_action_env=KRUNNER_SID_ROOT={digest}"]
 
 
 def debian_version_banner(root: Path) -> str:
     """What `version` prints for Debian's Bazel, whose own `version` has no build info."""
     label = (root / "usr/share/bazel/build-label.txt").read_text().strip()
     spec = sid_root.load_spec()
+    digest, count = manifest.digest(root)
     return (f"Build label: {label}\n"
             f"Build target: Debian bazel-bootstrap {spec.pinned['bazel-bootstrap']} "
-            f"(sid root {root}, provisioned by tools/bazel)\n")
+            f"(sid root {root}, provisioned by tools/bazel)\n"
+            f"Sid root manifest: sha256 {digest} ({count} packages, "
+            f"{root / manifest.MANIFEST})\n")
 
 
 def main(argv: list[str]) -> int:
@@ -104,29 +131,44 @@ def main(argv: list[str]) -> int:
     startup, command, rest = split_args(argv)
     cache = sid_root.cache_dir()
     try:
+        trust.private_dir(cache, "cache directory")
         binary = real_bazel(env)
         default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
                         else cache / "output")
         out_root = output_user_root(startup, default_root)
-        extra = extra_command_args(command, env, cache) + remote_cache.args(command, env)
-        full = startup + ([command] + extra + rest if command else [])
+        child_extra = forward.passed_env(env)
+        extra = extra_command_args(command, env, cache, child_extra) + remote_cache.args(command, env)
         if binary:
-            os.execve(binary, [binary] + full, env)
+            full = startup + ([command] + extra + rest if command else [])
+            os.execve(binary, [binary] + full, {**env, **child_extra})
         namespace.check_support()
         root = sid_root.ensure_root(sid_root.load_spec(), cache)
         if command == "version" and not rest:
             sys.stdout.write(debian_version_banner(root))
             return 0
+        extra += root_identity_args(command, manifest.digest(root)[0])
+        full = startup + ([command] + extra + rest if command else [])
         out_root.mkdir(parents=True, exist_ok=True)
+        trust.check_path(out_root, "Bazel output root")
         cwd = Path.cwd()
-        binds = [WORKSPACE, cache]
         if not (cwd == WORKSPACE or WORKSPACE in cwd.parents):
             cwd = WORKSPACE
-        # A server started in an older root would keep running there; naming the root
-        # in a startup option makes Bazel restart its server when the root changes.
+        binds = [WORKSPACE, cache]
+        if not (out_root == cache or cache in out_root.parents):
+            binds.append(out_root)
+        binds += forward.binds(full, startup, WORKSPACE, cwd, env, covered=list(binds))
+        quiet_rc = system_rc.quiet_copy(root, cache)
+        if quiet_rc:
+            binds.append(forward.Bind(quiet_rc, system_rc.INSIDE, True))
+        # A server started in an older root would keep running there, and it sees only
+        # the mounts of the call that started it (it writes execution logs and
+        # profiles, and reads certificates, itself). Naming the root and the mounts
+        # in startup options makes Bazel restart its server when either changes.
         bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
-                      f"--host_jvm_args=-Dkrunner.sid_root={root.name}"]
-        cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full, env=env)
+                      f"--host_jvm_args=-Dkrunner.sid_root={root.name}",
+                      f"--host_jvm_args=-Dkrunner.mounts={forward.mounts_key(binds)}"]
+        cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full,
+                                      env=env, extra_env=child_extra)
         os.execvp(cmd[0], cmd)
     except WrapperError as err:
         print(f"tools/bazel: error: {err}", file=sys.stderr)

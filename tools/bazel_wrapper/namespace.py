@@ -18,20 +18,28 @@ from pathlib import Path
 
 from bazel_wrapper.errors import WrapperError
 
-# Runs as bash in the new namespace: $1 root, $2 cwd, then binds up to "--", then argv.
+# Runs as bash in the new namespace: $1 root, $2 cwd, then binds as (source, target,
+# rw|ro) triples up to "--", then argv. A file is mounted on a file, a directory on
+# a directory; read-only is best effort (a user namespace may refuse the remount).
 _ENTER_SCRIPT = r"""
 set -eu
 root=$1; cwd=$2; shift 2
 binds=()
-while [ "$1" != "--" ]; do binds+=("$1"); shift; done
+while [ "$1" != "--" ]; do binds+=("$1" "$2" "$3"); shift 3; done
 shift
 mount --bind "$root" "$root"
 for d in dev proc sys; do mount --rbind "/$d" "$root/$d"; done
 for f in /etc/resolv.conf /etc/hosts; do
   if [ -e "$f" ]; then touch "$root$f" 2>/dev/null || true; mount --bind "$f" "$root$f"; fi
 done
-for b in ${binds[@]+"${binds[@]}"}; do
-  mkdir -p "$root$b"; mount --bind "$b" "$root$b"
+i=0
+while [ $i -lt ${#binds[@]} ]; do
+  src=${binds[$i]}; dst=$root${binds[$((i+1))]}; mode=${binds[$((i+2))]}; i=$((i+3))
+  if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "$(dirname "$dst")"; [ -e "$dst" ] || touch "$dst"; fi
+  mount --bind "$src" "$dst"
+  if [ "$mode" = ro ]; then
+    mount -o remount,bind,ro "$dst" 2>/dev/null || mount -o remount,bind,ro,nosuid,nodev "$dst" 2>/dev/null || true
+  fi
 done
 mkdir -p "$root/.host"
 cd "$root"
@@ -68,19 +76,30 @@ def check_support() -> None:
 
 
 def child_env(env: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a command gets inside the root."""
+    """The environment a command gets inside the root: a fixed base, the passthrough
+    list, and `extra` (variables named in KRUNNER_PASS_ENV, the credentials file)."""
     out = {"PATH": ROOT_PATH, "HOME": "/root", "LANG": "C.UTF-8", "USER": "root"}
     out.update({k: env[k] for k in PASSTHROUGH_ENV if k in env})
     out.update(extra or {})
     return out
 
 
-def enter_command(root: Path, cwd: Path, binds: list[Path], argv: list[str],
-                  env: dict[str, str]) -> list[str]:
-    """The host command line that runs `argv` in `root` with `env` only."""
+def enter_command(root: Path, cwd: Path, binds: list, argv: list[str],
+                  env: dict[str, str], extra_env: dict[str, str] | None = None) -> list[str]:
+    """The host command line that runs `argv` in `root` with a cleared environment.
+
+    `binds` are paths mounted writable at their own paths, or forward.Bind values
+    (source, target inside, read-only or not).
+    """
     unshare = ["unshare", "--mount", "--propagation", "private"]
     if os.geteuid() != 0:
         unshare[1:1] = ["--user", "--map-root-user"]
-    env_args = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(child_env(env).items())]
+    env_args = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(child_env(env, extra_env).items())]
+    bind_args = []
+    for bind in binds:
+        if isinstance(bind, Path):
+            bind_args += [str(bind), str(bind), "rw"]
+        else:
+            bind_args += [str(bind.source), str(bind.target), "ro" if bind.read_only else "rw"]
     return (unshare + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd)]
-            + [str(b) for b in binds] + ["--"] + env_args + argv)
+            + bind_args + ["--"] + env_args + argv)

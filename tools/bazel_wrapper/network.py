@@ -51,7 +51,7 @@ def pip_index_url(env: dict[str, str]) -> str:
         files.append(Path(env["PIP_CONFIG_FILE"]))
     url = None
     for path in files:  # later files override earlier ones, as in pip
-        parser = configparser.ConfigParser()
+        parser = configparser.ConfigParser(interpolation=None)  # as pip: `%` is literal (URL escapes)
         try:
             parser.read(path)
         except configparser.Error:

@@ -137,6 +137,20 @@ def read_volume(zf: zipfile.ZipFile, member: str, wheel: Path,
     return Volume(member, info.compress_size, members, heads)
 
 
+def platform_tags(wheel_tags: list[str]) -> list[str]:
+    """The platform tags of the WHEEL file's `Tag:` lines (`py3-none-PLAT`), in order.
+
+    Read from the metadata, never from the file name: a renamed wheel
+    (`upstream_sg_4.4.0.whl`) still has its real tags.
+    """
+    out: list[str] = []
+    for tag in wheel_tags:
+        platform = tag.strip().rsplit("-", 1)[-1]
+        if platform and platform not in out:
+            out.append(platform)
+    return out
+
+
 def read_wheel(path: Path, progress: Callable[[int], None] = lambda n: None) -> Wheel:
     """Read a krunner wheel (ours or upstream's)."""
     if not path.is_file():
@@ -174,12 +188,11 @@ def read_wheel(path: Path, progress: Callable[[int], None] = lambda n: None) -> 
         sbom_names = [n for n in names if n.startswith(di + "/") and n.endswith((".spdx.json", ".cdx.json"))]
         import json
         sbom = json.loads(zf.read(sbom_names[0])) if sbom_names else None
-        tags_from_name = path.name[:-4].split("-")[-1].split(".")
         return Wheel(
             path=path,
             distribution=meta["Name"],
             version=meta["Version"],
-            tags=tags_from_name if path.name.endswith(".whl") else wheel_meta.get_all("Tag", []),
+            tags=platform_tags(wheel_meta.get_all("Tag", [])),
             entry_point=entry,
             package=package.replace("/", "."),
             distro_keys=keys,
