@@ -25,6 +25,9 @@ WORKSPACE = Path(__file__).resolve().parents[2]
 LOCK = WORKSPACE / "third_party" / "sources.lock.json"
 MIN_VERSION = (7, 7)
 # Commands that may fetch or build: they get the PyPI index and, offline, the mirror.
+# Commands that take build options (--action_env); query and fetch do not.
+BUILD_OPTION_COMMANDS = {"build", "test", "run", "coverage", "cquery", "aquery", "info",
+                         "print_action"}
 FETCHING_COMMANDS = {"build", "test", "run", "fetch", "query", "cquery", "aquery",
                      "coverage", "mod", "sync", "info", "print_action", "vendor"}
 
