@@ -33,7 +33,7 @@ def test_one_process_and_no_summary():
 
 def spawn(out, hit, env=None, digest="aa", remotable=True):
     return {"mnemonic": "CppCompile", "targetLabel": "//x:y", "remotable": remotable, "cacheable": True,
-            "remoteCacheHit": hit, "commandArgs": ["cc", "-c", "x.c"],
+            "cacheHit": hit, "runner": "remote cache hit" if hit else "linux-sandbox", "commandArgs": ["cc", "-c", "x.c"],
             "environmentVariables": [{"name": k, "value": v} for k, v in (env or {}).items()],
             "inputs": [{"path": "x.c", "digest": {"hash": digest}}],
             "listedOutputs": [out]}
@@ -65,3 +65,14 @@ def test_requirements_pin_every_package_by_hash():
     assert "buildgrid" in names and "grpcio" in names
     assert len(pins) == len(re.findall(r"^[a-z0-9-]+==", text, re.M)), "a requirement without a hash"
     assert len(names) == len(set(names))
+
+
+def test_upload_errors_carry_the_servers_reason():
+    out = ("(15:03:49) WARNING: Remote Cache: Error while uploading artifact with digest 'ab/1'\n"
+           "com.google...BulkTransferException\n\tat x\n"
+           "\tCaused by: io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: Concurrent RPC limit exceeded!\n"
+           "(15:05:00) INFO: 586 processes: 30 internal, 556 linux-sandbox.\n")
+    assert summary.upload_errors(out) == [
+        "Remote Cache: Error while uploading artifact with digest 'ab/1' "
+        "(io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: Concurrent RPC limit exceeded!)"]
+    assert summary.upload_errors("INFO: 3 processes: 3 remote cache hit.") == []

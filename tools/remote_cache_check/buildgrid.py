@@ -28,6 +28,14 @@ PIP_TARGET = ["--python-version", "3.13", "--implementation", "cp", "--abi", "cp
     for arg in ("--platform", f"{tag}_x86_64")]
 
 
+# Bazel opens up to 100 concurrent RPCs per gRPC connection and by default 100
+# connections; BuildGrid's gRPC server refuses RPCs beyond its thread-pool-size
+# (buildgrid.yml: 512) with RESOURCE_EXHAUSTED "Concurrent RPC limit exceeded!", and
+# Bazel only warns about the failed uploads, leaving holes in the cache. Four
+# connections keep Bazel at <= 400 RPCs in flight.
+BAZEL_FLAGS = ["--remote_max_connections=4"]
+
+
 def install(base: Path) -> Path:
     """Install the pinned requirements under `base` (once per requirements file)."""
     if platform.machine() != "x86_64":

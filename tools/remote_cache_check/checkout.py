@@ -77,6 +77,7 @@ class Checkout:
         server_cpu = self.server_cpu_seconds(flags)
         files = self.output_hashes(target, flags)
         return Result(summary=summary.parse(out), files=files,
+                      upload_errors=summary.upload_errors(out),
                       wall_s=time.monotonic() - wall0,
                       cpu_s=children_cpu_seconds() - cpu0 + server_cpu)
 
@@ -120,6 +121,7 @@ class Checkout:
 class Result:
     summary: summary.Summary
     files: dict[str, str]
+    upload_errors: list[str]
     wall_s: float
     cpu_s: float
 

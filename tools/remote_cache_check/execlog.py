@@ -33,10 +33,15 @@ def key(spawn: dict) -> str:
     return " ".join(sorted(outs)) or f"{spawn.get('mnemonic')} {spawn.get('targetLabel')}"
 
 
+def is_hit(spawn: dict) -> bool:
+    """Whether Bazel took the spawn's result from a cache (SpawnExec.cache_hit; the
+    runner says "remote cache hit" as well)."""
+    return bool(spawn.get("cacheHit")) or spawn.get("runner") == "remote cache hit"
+
+
 def misses(log: list[dict]) -> list[dict]:
     """Spawns that a remote cache could have served but did not."""
-    return [s for s in log if s.get("remotable") and s.get("cacheable", True)
-            and not s.get("remoteCacheHit")]
+    return [s for s in log if s.get("remotable") and s.get("cacheable", True) and not is_hit(s)]
 
 
 def _inputs(spawn: dict) -> dict[str, str]:
@@ -68,8 +73,8 @@ def differences(a: dict, b: dict, limit: int = 8) -> list[str]:
     if a.get("platform") != b.get("platform"):
         out.append(f"platform: A {a.get('platform')} / B {b.get('platform')}")
     if not out:
-        out.append("same arguments, environment and inputs in both logs: the server lost or "
-                   "refused the entry (see its log), or the output was not uploaded by A")
+        out.append("same arguments, environment and inputs in both logs: A's upload of this "
+                   "result failed (see A's 'Remote Cache' warnings) or the server lost it (its log)")
     return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
 
 

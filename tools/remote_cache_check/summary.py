@@ -54,3 +54,15 @@ def parse(output: str) -> Summary:
         if part_match:
             kinds[part_match.group(2)] = kinds.get(part_match.group(2), 0) + int(part_match.group(1))
     return Summary(line=line, total=int(match.group(1)), kinds=kinds)
+
+
+def upload_errors(output: str) -> list[str]:
+    """Bazel's warnings about results it could not write to the remote cache, with the
+    server's reason ("Caused by: ..."): the build passes, but the cache has holes."""
+    lines = output.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if "WARNING: Remote Cache:" in line:
+            cause = next((l.split("Caused by:", 1)[1].strip() for l in lines[i:i + 80] if "Caused by:" in l), "")
+            found.append(line.split("WARNING: ", 1)[1] + (f" ({cause})" if cause else ""))
+    return found
