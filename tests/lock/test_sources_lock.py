@@ -62,7 +62,12 @@ def test_every_archive_is_a_repo_of_the_root_module():
 @pytest.mark.parametrize("wheel", WHEELS["wheels"], ids=[w["project"] for w in WHEELS["wheels"]])
 def test_tool_wheel_is_pinned_and_pure(wheel):
     assert SHA256.match(wheel["sha256"])
-    assert wheel["filename"].endswith("-py3-none-any.whl"), "tool wheels must be pure Python"
+    if wheel.get("platform"):  # a prebuilt tool binary: says for which host, and why
+        arch = wheel["platform"].removeprefix("linux_")
+        assert re.search(rf"-py3-none-manylinux_2_\d+_{arch}\.whl$", wheel["filename"]), wheel["filename"]
+        assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
+    else:
+        assert wheel["filename"].endswith("-py3-none-any.whl"), "tool wheels must be pure Python"
     assert f"-{wheel['version']}-" in wheel["filename"]
     assert wheel["hash_source"]
     known = {w["project"] for w in WHEELS["wheels"]}
