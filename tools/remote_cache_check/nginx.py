@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 from mirror.debian import debian_mirror
+from mirror.fill import ensure_file
 from remote_cache_check import server, sid
-from remote_cache_check.fetch import fetch_pinned
 
 HERE = Path(__file__).resolve().parent
 LOCK = HERE / "nginx_debs.lock.json"
@@ -34,8 +34,9 @@ def install(base: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     mirror = debian_mirror()
     for deb in debs:
-        path = fetch_pinned(f"{mirror}/{deb['path']}", base / "debs" / Path(deb["path"]).name,
-                            deb["sha256"])
+        path = base / "debs" / Path(deb["path"]).name
+        # The offline mirror's download: checked against the pin, never kept if it differs.
+        ensure_file(path, f"{mirror}/{deb['path']}", deb["sha256"], f"nginx .deb {deb['package']}")
         subprocess.run(["dpkg-deb", "-x", str(path), str(staging)], check=True)
     staging.rename(tree)
     return binary
