@@ -17,7 +17,6 @@ def _only_root(mctx, what):
 def _archive_attrs(name, entry):
     offline = entry.get("offline") or {}
     substitute = offline.get("substitute") or {}
-    pypi = offline.get("pypi_substitute") or {}
     return dict(
         name = name,
         lock_key = name,
@@ -32,14 +31,7 @@ def _archive_attrs(name, entry):
         substitute_sha256 = substitute.get("sha256", ""),
         substitute_strip_prefix = substitute.get("strip_prefix", ""),
         substitute_tree_sha256 = substitute.get("tree_sha256", ""),
-        substitute_note = substitute.get("differs", "") or pypi.get("differs", ""),
-        pypi_project = pypi.get("project", ""),
-        pypi_version = pypi.get("version", ""),
-        pypi_filename = pypi.get("filename", ""),
-        pypi_sha256 = pypi.get("sha256", ""),
-        pypi_member = pypi.get("volume_member", ""),
-        image_libs = pypi.get("image_libs", []),
-        pypi_ld_library_path = pypi.get("ld_library_path", ""),
+        substitute_note = substitute.get("differs", ""),
         offline_note = offline.get("note", ""),
     )
 

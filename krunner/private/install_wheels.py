@@ -25,10 +25,11 @@ import io
 import json
 import os
 import re
-import subprocess
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
+
+import pyc
 
 VOLUME = "/opt/backend.ai"
 SHEBANG = f"#!{VOLUME}/bin/python3"
@@ -42,25 +43,6 @@ if __name__ == "__main__":
     sys.exit({call}())
 """
 # Runs under the exec side's python3.13; arguments: site-packages root, its final path.
-COMPILE = r"""
-import importlib.util, os, py_compile, sys
-root, final = sys.argv[1], sys.argv[2]
-print(importlib.util.MAGIC_NUMBER.hex())
-failed = []
-for dirpath, dirnames, filenames in os.walk(root):
-    dirnames.sort()
-    for name in sorted(filenames):
-        if name.endswith(".py"):
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            try:
-                py_compile.compile(path, dfile=os.path.join(final, rel), doraise=True,
-                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-            except py_compile.PyCompileError:
-                failed.append(rel)
-print("\n".join(failed))
-"""
-MAGIC_3_13 = "f30d0d0a"
 
 
 class InstallError(Exception):
@@ -211,13 +193,7 @@ def main(argv: list[str]) -> int:
             (dist_info,) = install_wheel(whl, args.out_dir, site)
             console_scripts(args.out_dir, site, dist_info)
             installed[dist_info] = sorted({f for f in args.out_dir.rglob("*") if f.is_file()} - before)
-        proc = subprocess.run([args.compiler, "-c", COMPILE, str(args.out_dir / site), f"{VOLUME}/{site}"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise InstallError(f"byte-compiling with {args.compiler} failed: {proc.stderr.strip()}")
-        magic, *failed = proc.stdout.splitlines()
-        if magic != MAGIC_3_13:
-            raise InstallError(f"{args.compiler} writes pyc magic {magic}, not CPython 3.13's {MAGIC_3_13}")
+        failed = pyc.compile_tree(args.compiler, args.out_dir / site, f"{VOLUME}/{site}")
         for dist_info, files in installed.items():
             pycs = []
             for f in files:
@@ -226,9 +202,9 @@ def main(argv: list[str]) -> int:
                     if pyc.exists():
                         pycs.append(pyc)
             write_record(args.out_dir, site, dist_info, files + pycs)
-        if [f for f in failed if f]:
+        if failed:
             print(f"install_wheels: not byte-compiled (syntax for other Pythons): {failed}", file=sys.stderr)
-    except InstallError as err:
+    except (InstallError, pyc.PycError) as err:
         print(f"install_wheels: error: {err}", file=sys.stderr)
         return 1
     return 0

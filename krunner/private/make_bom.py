@@ -1,9 +1,9 @@
 """Collect every component's license text and write the volume's CycloneDX 1.5 SBOM.
 
 The components of a volume, and where their facts come from:
-  CPython           the runtime's provenance (upstream pbs or offline substitute) and
+  CPython           the runtime's provenance (built from source, or pbs) and
                     the sources lock entry; text: the runtime's lib/pythonX.Y/LICENSE.txt
-  its libraries     `components` of that lock entry (or of its substitute); texts:
+  its libraries     `components` of that lock entry; texts:
                     @krunner_license_texts (Debian's copyright files of the same projects)
   ttyd and its C    each archive's PROVENANCE.json and lock entry; texts: the LICENSE
   libraries         files of the archives themselves
@@ -147,14 +147,16 @@ def add_runtime(bom: Bom, args: argparse.Namespace, lock: dict) -> str:
     entry = lock["archives"].get(prov["name"])
     if entry is None:
         raise BomError(f"runtime {prov['name']} is not in {args.sources_lock}")
-    substitute = prov["artifact"] != "upstream"
-    facts = entry["offline"]["pypi_substitute"] if substitute else entry
+    # Built from source: the lock's components are what the build links in, each
+    # with its own archive's provenance (bundled ones come with CPython's).
+    from_source = bool(prov.get("built_from_source"))
+    facts = entry
     if "components" not in facts:
-        raise BomError(f"{args.sources_lock}: {prov['name']}{' (its pypi_substitute)' if substitute else ''} "
+        raise BomError(f"{args.sources_lock}: {prov['name']} "
                        "lists no `components`: add the libraries this CPython build links in")
     lic = args.runtime / f"lib/python{args.python}/LICENSE.txt"
     text = bom.text("runtime/CPython.txt", read_text(lic, "CPython"))
-    extra = [prop("image_libs", " ".join(prov["image_libs"]))] if prov.get("image_libs") else []
+    extra = [prop("built_from_source", "true")] if from_source else []
     ref = "runtime:cpython"
     bom.add(archive_component(ref, "application", "CPython", prov["python_version"], bom.licenses(entry["license"]),
                               prov, text, extra))
@@ -166,8 +168,15 @@ def add_runtime(bom: Bom, args: argparse.Namespace, lock: dict) -> str:
             raise BomError(f"{comp['name']} (linked into CPython) names license text {comp['text']!r}, "
                            "which krunner/licenses/debian_texts.lock.json does not provide")
         rel = bom.text(f"runtime/{comp['name']}.txt", read_text(src, comp["name"]))
+        comp_prov = prov
+        if from_source and not comp.get("bundled"):
+            comp_prov = prov["components"].get(comp["name"])
+            if comp_prov is None:
+                raise BomError(f"{comp['name']} is a component of {prov['name']} in {args.sources_lock}, "
+                               "but the runtime was not built with it (no provenance)")
         bom.add(archive_component(f"runtime:{comp['name']}", "library", comp["name"], comp["version"],
-                                  bom.licenses(comp["license"]), prov, rel, [prop("linked_into", "CPython")]), ref)
+                                  bom.licenses(comp["license"]), comp_prov, rel,
+                                  [prop("linked_into", "CPython")] + ([prop("bundled", comp["bundled"])] if comp.get("bundled") else [])), ref)
     return ref
 
 

@@ -1,12 +1,15 @@
-"""Copy a CPython install (pbs, or a substitute) into a volume-root directory.
+"""Copy a CPython install (built from source, or pbs) into a volume-root directory.
 
-What goes into a volume is the interpreter and its standard library: pip, any
-installed packages, console scripts and a substitute volume's own additions
-(ttyd, licenses/) are removed, so both kinds of runtime come out alike and the
-packages layer is the only source of site-packages. Symlinks and exec bits are
-kept. `bin/python` is added as a link to `python3` when missing. The provenance
-file gains the CPython version found (include/pythonX.Y/patchlevel.h) and what
-was removed.
+What goes into a volume is the interpreter and the part of its standard library
+a kernel runner can use: pip, installed packages and console scripts are
+removed (the packages layer is the only source of site-packages), and so are
+CPython's test suite, IDLE, tkinter, ensurepip, headers, static libraries and
+the build configuration directory, which nothing in a container uses. Symlinks
+and exec bits are kept. `bin/python` is added as a link to `python3` when
+missing, since the agent starts /opt/backend.ai/bin/python. Every module is then
+byte-compiled into an unchecked-hash .pyc (pyc.py), which stays valid under the
+volume's fixed mtimes. The provenance file gains the CPython version found
+(include/pythonX.Y/patchlevel.h) and what was removed.
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ import shutil
 import sys
 from pathlib import Path
 
-KEEP_BIN = re.compile(r"^(python|idle|pydoc|2to3)[\w.\-]*$")
+import pyc
+
+KEEP_BIN = re.compile(r"^python3?(\.\d+)?$")
 REPO_FILES = {"BUILD.bazel", "REPO.bazel", "WORKSPACE", "WORKSPACE.bazel", "PROVENANCE.json"}
+# Standard-library parts a runner never imports (and their extension modules).
+UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "__phello__"}
+UNUSED_EXTENSION = re.compile(r"^(_tkinter|_test\w*|_ctypes_test|_xxtestfuzz|xxlimited\w*|xxsubtype|_xxsubinterpreters)[.]")
 
 
 class RuntimeError_(Exception):
@@ -33,10 +41,23 @@ def removed_reason(rel: str, python: str) -> str | None:
     if rel in REPO_FILES or parts[0] in ("_wheel", "licenses"):
         return "repository file" if rel in REPO_FILES or parts[0] == "_wheel" else "volume additions (licenses/)"
     if parts[0] == "bin" and len(parts) == 2 and not KEEP_BIN.match(parts[1]):
-        return "scripts and binaries other than CPython's (pip, console scripts, ttyd)"
-    site = f"lib/python{python}/site-packages/"
+        return "scripts and binaries other than the interpreter (pip, idle, pydoc, python-config, ttyd)"
+    if parts[0] in ("include", "share") or (parts[0] == "lib" and len(parts) == 2 and parts[1] == "pkgconfig"):
+        return "headers, manual pages and pkg-config files"
+    if parts[0] == "lib" and len(parts) == 2 and parts[1].endswith(".a"):
+        return "static libraries"
+    stdlib = f"lib/python{python}/"
+    site = stdlib + "site-packages/"
     if rel.startswith(site) and rel != site + "README.txt":
         return "site-packages (pip and installed packages)"
+    if rel.startswith(stdlib):
+        sub = rel[len(stdlib):].split("/")
+        if sub[0] in UNUSED_STDLIB or sub[0].startswith("config-"):
+            return "test suite, IDLE, tkinter, ensurepip and the build configuration"
+        if "__pycache__" in sub:
+            return "timestamp-based .pyc files (compiled again as unchecked-hash)"
+        if sub[0] == "lib-dynload" and len(sub) == 2 and UNUSED_EXTENSION.match(sub[1]):
+            return "test and tkinter extension modules"
     return None
 
 
@@ -82,24 +103,52 @@ def python_version(root: Path, python: str) -> str:
     return python
 
 
+def source_provenance(components: list[str]) -> dict:
+    """The provenance of a runtime built from source: CPython's archive, and each library's."""
+    by_name = {}
+    for spec in components:
+        name, path = spec.split("=", 1)
+        by_name[name] = json.loads(Path(path).read_text())
+    if "cpython" not in by_name:
+        raise RuntimeError_("a runtime built from source needs --component cpython=<its PROVENANCE.json>")
+    prov = dict(by_name.pop("cpython"))
+    prov["built_from_source"] = True
+    prov["components"] = dict(sorted(by_name.items()))
+    return prov
+
+
 def main(argv: list[str]) -> int:
-    """Parse arguments, copy the runtime, write its provenance."""
+    """Parse arguments, copy the runtime, byte-compile it, write its provenance."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--provenance", type=Path, required=True,
-                   help="the repository's PROVENANCE.json (its directory is the runtime root)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--provenance", type=Path,
+                       help="a prebuilt runtime: its repository's PROVENANCE.json (its directory is the runtime root)")
+    which.add_argument("--tree", type=Path, help="a runtime built from source: its install directory")
+    p.add_argument("--component", action="append", default=[], metavar="NAME=PROVENANCE.json",
+                   help="with --tree: the provenance of CPython's archive (name cpython) and of each library built in")
     p.add_argument("--python", required=True, help="X.Y the runtime must be")
+    p.add_argument("--compiler", required=True, help="the python3.13 that byte-compiles the standard library")
     p.add_argument("--out-dir", type=Path, required=True, help="the directory to fill")
     p.add_argument("--out-provenance", type=Path, required=True, help="where to write the provenance")
     args = p.parse_args(argv)
-    # The repository's files are declared inputs; their real directory keeps the symlinks.
-    src = Path(os.path.realpath(args.provenance)).parent
     try:
+        if args.tree:
+            src = args.tree
+            prov = source_provenance(args.component)
+        else:
+            # The repository's files are declared inputs; their real directory keeps the symlinks.
+            src = Path(os.path.realpath(args.provenance)).parent
+            prov = json.loads(args.provenance.read_text())
+        version = python_version(src, args.python)
         removed = copy_runtime(src, args.out_dir, args.python)
-    except RuntimeError_ as err:
+        stdlib = f"lib/python{args.python}"
+        failed = pyc.compile_tree(args.compiler, args.out_dir / stdlib, f"/opt/backend.ai/{stdlib}")
+        if failed:
+            raise RuntimeError_(f"standard-library modules that do not compile: {failed}")
+    except (RuntimeError_, pyc.PycError) as err:
         print(f"runtime_tree: error: {err}", file=sys.stderr)
         return 1
-    prov = json.loads(args.provenance.read_text())
-    prov["python_version"] = python_version(args.out_dir, args.python)
+    prov["python_version"] = version
     prov["removed"] = dict(sorted(removed.items()))
     args.out_provenance.write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n")
     return 0

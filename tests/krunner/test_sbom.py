@@ -124,12 +124,11 @@ def check(sbom: dict, volume: dict, dist_licenses: dict) -> None:
             assert (normalize(meta["Name"]), meta["Version"]) in names, \
                 f"installed {meta['Name']} {meta['Version']} has no SBOM entry"
     # CPython, at the version the volume really has, and what its build links in.
-    patchlevel = next(d for n, d in volume.items() if n.endswith("include/python3.13/patchlevel.h"))
-    version = re.search(rb'#define\s+PY_VERSION\s+"([^"]+)"', patchlevel)[1].decode()
+    sysconfigdata = next(d for n, d in volume.items() if re.search(r"lib/python3\.13/_sysconfigdata_[\w-]*\.py$", n))
+    version = re.search(rb"'py_version': '([^']+)'", sysconfigdata)[1].decode()
     assert ("cpython", version) in names, f"CPython {version} has no SBOM entry"
     entry = SOURCES["archives"][PROVENANCE["name"]]
-    facts = entry if PROVENANCE["artifact"] == "upstream" else entry["offline"]["pypi_substitute"]
-    for lib in facts["components"]:
+    for lib in entry["components"]:
         assert any(c["name"] == lib["name"] and c["version"] == lib["version"] and prop(c, "linked_into") == "CPython"
                    for c in comps), f"{lib['name']} {lib['version']} (linked into CPython) has no SBOM entry"
     # ttyd and what it is built from.

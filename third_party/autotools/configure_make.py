@@ -47,8 +47,10 @@ exec {fixed}/zig/zig cc -target {triple} {extra} "$@"
 """
 
 BUILD_CC = """#!/bin/sh
-# A C compiler for programs that run during the build (generators, jimsh).
-exec {fixed}/zig/zig cc -target {build_triple} -static "$@"
+# A C compiler for programs that only run during the build (SQLite's jimsh and
+# generators): the sid root's gcc, whose version its manifest pins. Nothing it
+# compiles is shipped, and zig would first build a static libc for the host.
+exec /usr/bin/gcc "$@"
 """
 
 NO_CXX = """#!/bin/sh
@@ -122,10 +124,10 @@ def build(plan: dict, work: Path) -> None:
     (FIXED / "deps/include").mkdir(exist_ok=True)
     (FIXED / "deps/lib").mkdir(exist_ok=True)
 
-    triple, build_triple = plan["triple"], f"{_host_arch()}-linux-musl"
+    triple = plan["triple"]
     bindir = FIXED / "bin"
     _write_tool(bindir / "cc", CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
-    _write_tool(bindir / "build-cc", BUILD_CC.format(fixed=FIXED, build_triple=build_triple))
+    _write_tool(bindir / "build-cc", BUILD_CC)
     for name in ("c++", "g++", "gcc", "clang"):
         _write_tool(bindir / name, NO_CXX if name != "gcc" and name != "clang" else
                     CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
@@ -157,6 +159,10 @@ def build(plan: dict, work: Path) -> None:
         "RANLIB": "ranlib",
         "CC_FOR_BUILD": "build-cc",
         "BUILD_CC": "build-cc",
+        # libtool's configure check "static flag -static works" links a static
+        # executable, for which zig would build all of musl's libc.a (minutes)
+        # only to answer a question these static-only builds never ask.
+        "lt_cv_prog_compiler_static_works": "yes",
     }
     env.update({k: v.format(**values) for k, v in plan["env"].items()})
     log = FIXED / "tmp/build.log"

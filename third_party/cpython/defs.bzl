@@ -41,7 +41,7 @@ def _autoconf_steps(*configure_args):
         _step("install", "make", "install", "DESTDIR={dest}"),
     ]
 
-_REMOVE = ["share", "lib/pkgconfig", "lib/*.la", "bin"]
+_REMOVE = ["share", "lib/pkgconfig", "lib/cmake", "lib/*.la", "bin"]
 
 def cpython_builds(target):
     """Declares zlib_, bzip2_, xz_, libffi_, sqlite_, openssl_ and cpython_<target>.
@@ -113,6 +113,9 @@ def cpython_builds(target):
             "--with-pic",
             "--disable-docs",
             "--disable-multi-os-directory",
+            # Build in the source tree, not a <host>/ directory that the top-level
+            # Makefile fails to forward to when --host is not config.sub's spelling.
+            "--disable-builddir",
         ),
         **common
     )
@@ -194,6 +197,9 @@ def cpython_builds(target):
                 "--without-readline",
                 "--with-openssl={deps}",
                 "--with-openssl-rpath=no",
+                # The copies in CPython's source (the lock's bundled components).
+                "--with-system-expat=no",
+                "--with-system-libmpdec=no",
             ),
             _step("make", "make", "-j{jobs}"),
             # The volume's .pyc files are compiled later, as unchecked-hash pycs
