@@ -29,7 +29,10 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
-import pyc
+# pyc.py sits beside this file wherever it runs (runfiles, a test's copy); Python
+# puts the *resolved* script directory on sys.path, which need not hold it.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pyc  # noqa: E402
 
 VOLUME = "/opt/backend.ai"
 SHEBANG = f"#!{VOLUME}/bin/python3"
@@ -42,7 +45,6 @@ if __name__ == "__main__":
     sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
     sys.exit({call}())
 """
-# Runs under the exec side's python3.13; arguments: site-packages root, its final path.
 
 
 class InstallError(Exception):
@@ -195,13 +197,13 @@ def main(argv: list[str]) -> int:
             installed[dist_info] = sorted({f for f in args.out_dir.rglob("*") if f.is_file()} - before)
         failed = pyc.compile_tree(args.compiler, args.out_dir / site, f"{VOLUME}/{site}")
         for dist_info, files in installed.items():
-            pycs = []
+            compiled = []
             for f in files:
                 if f.suffix == ".py":
-                    pyc = f.parent / "__pycache__" / f"{f.stem}.cpython-313.pyc"
-                    if pyc.exists():
-                        pycs.append(pyc)
-            write_record(args.out_dir, site, dist_info, files + pycs)
+                    bytecode = f.parent / "__pycache__" / f"{f.stem}.cpython-313.pyc"
+                    if bytecode.exists():
+                        compiled.append(bytecode)
+            write_record(args.out_dir, site, dist_info, files + compiled)
         if failed:
             print(f"install_wheels: not byte-compiled (syntax for other Pythons): {failed}", file=sys.stderr)
     except (InstallError, pyc.PycError) as err:

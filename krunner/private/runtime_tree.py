@@ -22,7 +22,10 @@ import shutil
 import sys
 from pathlib import Path
 
-import pyc
+# pyc.py sits beside this file wherever it runs (runfiles, a test's copy); Python
+# puts the *resolved* script directory on sys.path, which need not hold it.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pyc  # noqa: E402
 
 KEEP_BIN = re.compile(r"^python3?(\.\d+)?$")
 REPO_FILES = {"BUILD.bazel", "REPO.bazel", "WORKSPACE", "WORKSPACE.bazel", "PROVENANCE.json"}

@@ -37,12 +37,11 @@ CC = """#!/bin/sh
 # zig cc for {triple}. Executables are position-independent (musl's loader
 # mishandles copy relocations against zig's stub libc.so) and every link is
 # stripped: zig's cache is keyed on -s, and debug info would carry paths.
-link=1
+mode=exe
 for a in "$@"; do
-  case "$a" in -c|-S|-E|-M|-MM|-r|-shared) link=0 ;; esac
+  case "$a" in -c|-S|-E|-M|-MM|-r) mode=none ;; -shared) mode=shared ;; esac
 done
-case " $* " in *" -shared "*) set -- -s "$@" ;; esac
-if [ $link = 1 ]; then set -- -pie -s "$@"; fi
+case $mode in exe) set -- -pie -s "$@" ;; shared) set -- -s "$@" ;; esac
 exec {fixed}/zig/zig cc -target {triple} {extra} "$@"
 """
 
@@ -127,10 +126,12 @@ def build(plan: dict, work: Path) -> None:
     triple = plan["triple"]
     bindir = FIXED / "bin"
     _write_tool(bindir / "cc", CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
+    # Configure scripts that look for gcc or clang by name find zig too, never the root's gcc.
+    for name in ("gcc", "clang"):
+        (bindir / name).symlink_to("cc")
+    for name in ("c++", "g++"):
+        _write_tool(bindir / name, NO_CXX)
     _write_tool(bindir / "build-cc", BUILD_CC)
-    for name in ("c++", "g++", "gcc", "clang"):
-        _write_tool(bindir / name, NO_CXX if name != "gcc" and name != "clang" else
-                    CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
     for tool in ("ar", "ranlib"):
         _write_tool(bindir / tool, TOOL.format(fixed=FIXED, tool=tool))
 
