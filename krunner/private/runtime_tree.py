@@ -64,6 +64,20 @@ def removed_reason(rel: str, python: str) -> str | None:
     return None
 
 
+def _unstaged(path: Path, rel: str) -> Path:
+    """The real entry behind a sandbox's staging of a tree-artifact input.
+
+    A sandbox stages each entry of an input directory as an absolute symlink to the
+    same relative path in the real output tree; one hop reaches the entry itself, so
+    a symlink the tree really has (bin/python3 -> python3.13) stays relative.
+    """
+    if path.is_symlink():
+        link = os.readlink(path)
+        if os.path.isabs(link) and link.endswith("/" + rel) and os.path.lexists(link):
+            return Path(link)
+    return path
+
+
 def copy_runtime(src: Path, dest: Path, python: str) -> dict[str, int]:
     """Copy the kept files of `src` into `dest`; returns counts of what was removed, by reason."""
     if not (src / f"lib/python{python}").is_dir():
@@ -82,6 +96,7 @@ def copy_runtime(src: Path, dest: Path, python: str) -> dict[str, int]:
                     dirnames.remove(name)
                 continue
             target = dest / rel
+            full = _unstaged(full, rel)
             if full.is_symlink():
                 target.symlink_to(os.readlink(full))
             elif full.is_dir():
