@@ -44,6 +44,12 @@ def _impl(ctx):
     out = ctx.actions.declare_directory(ctx.attr.name)
     plan = ctx.actions.declare_file(ctx.attr.name + ".plan.json")
     deps = [dep[ConfigureMakeInfo].tree for dep in ctx.attr.deps]
+    extra = {}
+    for target_, rel in ctx.attr.extra_srcs.items():
+        files = target_[DefaultInfo].files.to_list()
+        if len(files) != 1:
+            fail("{}: extra_srcs {} must be one file, not {}".format(ctx.label, target_.label, len(files)))
+        extra[files[0]] = rel
     ctx.actions.write(plan, json.encode_indent(struct(
         name = ctx.attr.name,
         source = ctx.file.source_marker.path,
@@ -51,6 +57,10 @@ def _impl(ctx):
         triple = TARGETS[target].triple,
         host = _AUTOCONF_HOST[target],
         cc_flags = _CC_FLAGS[TARGETS[target].libc] + ctx.attr.cc_flags,
+        cxx = ctx.attr.cxx,
+        cxx_flags = ctx.attr.cxx_flags,
+        cxx_runtime_flags = ctx.attr.cxx_runtime_flags,
+        extra = {f.path: rel for f, rel in extra.items()},
         deps = [d.path for d in deps],
         env = ctx.attr.env,
         steps = [json.decode(s) for s in ctx.attr.steps],
@@ -62,7 +72,7 @@ def _impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._driver,
         arguments = [plan.path],
-        inputs = depset([plan, ctx.file.source_marker] + ctx.files.srcs + deps, transitive = [ctx.attr._zig_lib[DefaultInfo].files]),
+        inputs = depset([plan, ctx.file.source_marker] + ctx.files.srcs + deps + extra.keys(), transitive = [ctx.attr._zig_lib[DefaultInfo].files]),
         tools = [ctx.executable._zig],
         outputs = [out],
         mnemonic = "ConfigureMake",
@@ -83,7 +93,11 @@ configure_make = rule(
         "deps": attr.label_list(providers = [ConfigureMakeInfo], doc = "Install trees for the same target, merged at {deps}."),
         "steps": attr.string_list(mandatory = True, doc = "JSON objects {\"what\", \"argv\", \"cwd\"}, run in order in the source tree; argv may use {prefix}, {deps}, {dest}, {jobs}, {build}, {host}, {src}."),
         "env": attr.string_dict(doc = "Extra environment for every step (values may use the same placeholders)."),
-        "cc_flags": attr.string_list(doc = "Flags added to every zig cc call, after the target's own."),
+        "cc_flags": attr.string_list(doc = "Flags added to every zig cc (and zig c++) call, after the target's own."),
+        "cxx": attr.bool(default = False, doc = "Give the build a C++ compiler: `c++`/`g++`/`clang++` run zig c++, which links zig's libc++ and libc++abi statically. Off, `c++` fails, so a C library that probes for C++ cannot pick it up by accident."),
+        "cxx_flags": attr.string_list(doc = "Flags added to every zig c++ call only, after cc_flags."),
+        "cxx_runtime_flags": attr.string_list(doc = "For builds that link zig's libc++ (cxx): the link steps' flags, such as [\"-O2\", \"-g0\", \"-shared\"]. A probe is linked with them on one CPU before the steps, so zig builds libc++ and libc++abi once, in a fixed order, keyed as the real link needs them. Empty: no warming (the build links no C++ runtime)."),
+        "extra_srcs": attr.label_keyed_string_dict(allow_files = True, doc = "Single files built elsewhere (say, Cython's C output), each copied to the given path inside the source tree before the first step."),
         "prefix": attr.string(default = "/opt/backend.ai", doc = "The install prefix: where the files live at run time."),
         "remove": attr.string_list(doc = "Globs under the prefix left out of the output (docs, libtool archives)."),
         # Bazel counts the action as one CPU: configure, much of each build, is serial.
