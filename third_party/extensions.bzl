@@ -3,10 +3,12 @@
 `sources` declares one `pinned_archive` per entry of `sources.lock.json`; Bazel
 fetches a repo only when a target needs it, so a build downloads only what it uses.
 `tool_wheels` does the same for the pure-Python wheels the exec-side tools and
-tests import (`python/tool_wheels.lock.json`).
+tests import (`python/tool_wheels.lock.json`), and `sdists` for the source
+distributions built here (`python/sdists.lock.json`).
 """
 
 load("//third_party:pinned_archive.bzl", "pinned_archive")
+load("//third_party/python:pypi_sdist.bzl", "pypi_sdist")
 load("//third_party/python:pypi_wheel.bzl", "pypi_wheel")
 
 def _only_root(mctx, what):
@@ -64,4 +66,23 @@ def _tool_wheels_impl(mctx):
 tool_wheels = module_extension(
     implementation = _tool_wheels_impl,
     doc = "Pure-Python wheels for exec-side tools and tests, from //third_party/python:tool_wheels.lock.json.",
+)
+
+def _sdists_impl(mctx):
+    _only_root(mctx, "sdists")
+    lock = json.decode(mctx.read(Label("//third_party/python:sdists.lock.json")))
+    for entry in lock["sdists"]:
+        pypi_sdist(
+            name = "pypi_sdist_" + entry["project"].lower().replace("-", "_").replace(".", "_"),
+            project = entry["project"],
+            version = entry["version"],
+            filename = entry["filename"],
+            sha256 = entry["sha256"],
+            strip_prefix = entry["strip_prefix"],
+        )
+    return mctx.extension_metadata(reproducible = True)
+
+sdists = module_extension(
+    implementation = _sdists_impl,
+    doc = "Source distributions built here, from //third_party/python:sdists.lock.json (@pypi_sdist_<name>).",
 )

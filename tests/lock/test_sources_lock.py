@@ -12,6 +12,7 @@ import pytest
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
 SOURCES = json.loads((RUNFILES / "third_party/sources.lock.json").read_text())
 WHEELS = json.loads((RUNFILES / "third_party/python/tool_wheels.lock.json").read_text())
+SDISTS = json.loads((RUNFILES / "third_party/python/sdists.lock.json").read_text())
 MODULE = (RUNFILES / "MODULE.bazel").read_text()
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ARCHIVES = sorted(SOURCES["archives"].items())
@@ -97,3 +98,18 @@ def test_archive_declares_its_license(name, entry):
 def test_license_text_package_is_pinned(key, entry):
     assert SHA256.match(entry["sha256"]) and entry["path"].startswith("pool/main/")
     assert entry["path"].endswith(".deb") and f"_{entry['version'].split(':')[-1]}_" in entry["path"]
+
+
+@pytest.mark.parametrize("sdist", SDISTS["sdists"], ids=[s["project"] for s in SDISTS["sdists"]])
+def test_sdist_is_pinned_and_names_what_it_links(sdist):
+    assert SHA256.match(sdist["sha256"]) and sdist["hash_source"]
+    assert sdist["filename"] == f"{sdist['project']}-{sdist['version']}.tar.gz"
+    assert sdist["strip_prefix"] == f"{sdist['project']}-{sdist['version']}"
+    assert re.fullmatch(r"[A-Za-z0-9.+\- ()]+", sdist["license"])
+    assert "://" not in json.dumps(sdist), "no URLs: the index is looked up at fetch time"
+    for lib in sdist.get("links", []):
+        assert lib in SOURCES["archives"], f"{sdist['project']} links {lib}, which the sources lock does not pin"
+
+
+def test_every_sdist_is_a_repo_of_the_root_module():
+    assert use_repo_names("sdists") == {"pypi_sdist_" + s["project"].replace("-", "_") for s in SDISTS["sdists"]}
