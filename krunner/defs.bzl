@@ -45,6 +45,7 @@ def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, pa
         packages = packages,
         packages_lock = packages_lock,
         archives = components,
+        linked = {"@libzmq//:PROVENANCE.json": "libzmq"},
     )
     krunner_volume(
         name = volume,

@@ -39,6 +39,12 @@ def _impl(ctx):
             fail("{} must provide one PROVENANCE.json and one license text".format(by_name[name].label))
         args.add("--archive", "{}={}={}".format(name, prov[0].path, texts[0].path))
         inputs += [prov[0], texts[0]]
+    for target, name in ctx.attr.linked.items():
+        prov = target[DefaultInfo].files.to_list()
+        if len(prov) != 1:
+            fail("linked {} must be one PROVENANCE.json".format(target.label))
+        args.add("--linked", "{}={}".format(name, prov[0].path))
+        inputs.append(prov[0])
     args.add("--packages-lock", ctx.file.packages_lock)
     args.add("--site-packages", "{}/lib/python{}/site-packages".format(packages[0].path, ctx.attr.python_version))
     args.add("--spdx-schema", ctx.file._spdx_schema)
@@ -71,6 +77,7 @@ license text or any installed distribution a lock entry.""",
         "packages": attr.label(mandatory = True, doc = "The krunner_site_packages directory."),
         "packages_lock": attr.label(mandatory = True, allow_single_file = True, doc = "The target's package lock."),
         "archives": attr.label_keyed_string_dict(mandatory = True, doc = "For ttyd and each C library built into it, a filegroup of the archive's PROVENANCE.json and its license text, keyed to the component's name."),
+        "linked": attr.label_keyed_string_dict(allow_files = [".json"], doc = "For each library linked into a package built from source (the lock's `links`), its archive's PROVENANCE.json, keyed to the library's name."),
         "ttyd_name": attr.string(default = "ttyd", doc = "Which of `archives` is the application the others are linked into."),
         "_runtime_texts": attr.label(default = "@krunner_license_texts//:all", doc = "License texts of the libraries CPython links in."),
         "_sources_lock": attr.label(default = "//third_party:sources.lock.json", allow_single_file = True),

@@ -8,7 +8,11 @@ The components of a volume, and where their facts come from:
   ttyd and its C    each archive's PROVENANCE.json and lock entry; texts: the LICENSE
   libraries         files of the archives themselves
   Python packages   the target's package lock (name, version, wheel file, sha256) and
-                    each installed dist-info (license expression, license files)
+                    each installed dist-info (license expression, license files); a
+                    package built here from its sdist (`built_from_source`) carries the
+                    sdist's sha256, and each library linked into it (libzmq) is a
+                    component of its own, from its archive's PROVENANCE.json and lock
+                    entry, with the texts the built wheel ships under licenses/<name>/
 
 Output directory:
   licenses/runtime/<name>.txt, licenses/ttyd/<name>.txt,
@@ -233,7 +237,45 @@ def license_files(dist_info: Path, meta) -> list[Path]:
     return sorted(set(found))
 
 
-def add_packages(bom: Bom, args: argparse.Namespace) -> None:
+def add_built_package(bom: Bom, args: argparse.Namespace, key: str, w: dict, meta, folder: str,
+                      written: list[str], lock_sources: dict) -> None:
+    """A distribution built here from its sdist, and each library linked into it."""
+    built = w["built_from_source"]
+    ref = f"wheel:{key}"
+    bom.add({
+        "bom-ref": ref,
+        "type": "library",
+        "name": w["name"],
+        "version": w["version"],
+        "licenses": bom.licenses(dist_license(meta)),
+        "hashes": [{"alg": "SHA-256", "content": built["sdist_sha256"]}],
+        "purl": f"pkg:pypi/{key}@{w['version']}?file_name={built['sdist']}",
+        "externalReferences": [{"type": "distribution", "url": f"pkg:pypi/{key}@{w['version']}",
+                                "comment": f"{built['sdist']} (the sdist) from the package index the build "
+                                           "machine's pip is configured with; the sha256 is what was checked. "
+                                           f"The wheel {w['filename']} was built from it here"}],
+        "properties": [prop("artifact", "upstream"), prop("built_from_source", "true"),
+                       prop("sdist", built["sdist"]), prop("wheel", w["filename"]),
+                       prop("license_file", f"licenses/{folder}/"),
+                       prop("requested", "true" if w.get("requested") else "false")],
+    })
+    linked = dict(spec.split("=", 1) for spec in args.linked)
+    for name in built.get("links", []):
+        if name not in linked:
+            raise BomError(f"{w['name']} links {name} (package lock), but no --linked {name}=PROVENANCE was given")
+        prov = json.loads(Path(linked[name]).read_text())
+        entry = lock_sources["archives"].get(prov["name"])
+        if entry is None:
+            raise BomError(f"{name}: archive {prov['name']} is not in {args.sources_lock}")
+        folder_of_texts = f"licenses/{folder}/licenses/{name}/"
+        if not any(t.startswith(folder_of_texts) for t in written):
+            raise BomError(f"{w['filename']} ships no license text of {name} (dist-info/licenses/licenses/{name}/)")
+        bom.add(archive_component(f"{ref}:{name}", "library", name, entry["version"], bom.licenses(entry["license"]),
+                                  prov, folder_of_texts, [prop("linked_into", w["name"]),
+                                                          prop("built_from_source", "true")]), ref)
+
+
+def add_packages(bom: Bom, args: argparse.Namespace, lock_sources: dict) -> None:
     """Every installed distribution, matched one to one with the package lock."""
     lock = json.loads(args.packages_lock.read_text())
     wheels = {normalize(w["name"]): w for w in lock["wheels"]}
@@ -257,9 +299,14 @@ def add_packages(bom: Bom, args: argparse.Namespace) -> None:
             raise BomError(f"{w['name']} {w['version']} ships no license file in {di.name}: pin a version "
                            "whose wheel carries its license (License-File in METADATA)")
         folder = f"wheels/{w['name']}-{w['version']}"
+        written = []
         for f in files:
             rel = f.relative_to(di / "licenses") if (di / "licenses") in f.parents else Path(f.name)
-            bom.text(f"{folder}/{rel.as_posix()}", f.read_bytes())
+            written.append(bom.text(f"{folder}/{rel.as_posix()}", f.read_bytes()))
+        built = w.get("built_from_source")
+        if built:
+            add_built_package(bom, args, key, w, meta, folder, written, lock_sources)
+            continue
         bom.add({
             "bom-ref": f"wheel:{key}",
             "type": "library",
@@ -325,6 +372,8 @@ def main(argv: list[str]) -> int:
                    help="a LICENSE.<key>.txt from @krunner_license_texts")
     p.add_argument("--archive", action="append", default=[], metavar="NAME=PROVENANCE=TEXT",
                    help="ttyd first, then each C library built into it")
+    p.add_argument("--linked", action="append", default=[], metavar="NAME=PROVENANCE",
+                   help="a library linked into a package built from source (libzmq), and its archive's PROVENANCE.json")
     p.add_argument("--packages-lock", type=Path, required=True, help="the target's package lock")
     p.add_argument("--site-packages", type=Path, required=True, help="the installed site-packages directory")
     p.add_argument("--spdx-schema", type=Path, required=True,
@@ -336,7 +385,7 @@ def main(argv: list[str]) -> int:
         lock = json.loads(args.sources_lock.read_text())
         add_runtime(bom, args, lock)
         add_archives(bom, args, lock)
-        add_packages(bom, args)
+        add_packages(bom, args, lock)
         write_sbom(bom, args)
     except BomError as err:
         print(f"make_bom: error: {err}", file=sys.stderr)

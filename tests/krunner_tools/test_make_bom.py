@@ -44,7 +44,7 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
     return {"root": tmp_path, "site": site, "di": di}
 
 
-def run(root: Path, site: Path, out: Path) -> subprocess.CompletedProcess:
+def run(root: Path, site: Path, out: Path, extra: list[str] = ()) -> subprocess.CompletedProcess:
     cmd = [sys.executable, TOOL, "--out-dir", str(out), "--distribution", "demo", "--version", "1",
            "--distro-key", "static-gnu", "--arch", "x86_64", "--volume-version", "1", "--python", "3.13",
            "--sources-lock", str(root / "sources.lock.json"), "--runtime", str(root / "runtime"),
@@ -52,8 +52,23 @@ def run(root: Path, site: Path, out: Path) -> subprocess.CompletedProcess:
            "--archive", f"ttyd={root / 'ttyd.json'}={root / 'ttyd.txt'}",
            "--archive", f"zlib={root / 'zlib_src.json'}={root / 'zlib_src.txt'}",
            "--packages-lock", str(root / "packages.lock.json"), "--site-packages", str(site),
-           "--spdx-schema", SPDX]
+           "--spdx-schema", SPDX, *extra]
     return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def built_inputs(inputs) -> list[str]:
+    """Make demo-pkg a package built here from its sdist, linking libzmq; returns make_bom's extra args."""
+    root = inputs["root"]
+    lock = json.loads((root / "sources.lock.json").read_text())
+    lock["archives"]["libzmq"] = {"version": "4.3.4", "license": "LGPL-3.0-or-later WITH LGPL-3.0-linking-exception"}
+    (root / "sources.lock.json").write_text(json.dumps(lock))
+    (root / "libzmq.json").write_text(json.dumps(dict(UPSTREAM, name="libzmq", sha256="c" * 64, upstream_sha256="c" * 64)))
+    (root / "packages.lock.json").write_text(json.dumps({"wheels": [
+        {"name": "demo-pkg", "version": "1.0", "filename": "demo_pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.whl",
+         "built_from_source": {"sdist": "demo_pkg-1.0.tar.gz", "sdist_sha256": "d" * 64, "links": ["libzmq"]}}]}))
+    (inputs["di"] / "licenses/licenses/libzmq").mkdir(parents=True)
+    (inputs["di"] / "licenses/licenses/libzmq/COPYING").write_text("LGPL\n")
+    return ["--linked", f"libzmq={root / 'libzmq.json'}"]
 
 
 def test_writes_texts_and_sbom(inputs, tmp_path):
@@ -102,3 +117,27 @@ def test_empty_text_stops_the_build(inputs, tmp_path):
     (inputs["root"] / "ttyd.txt").write_text("")
     proc = run(inputs["root"], inputs["site"], tmp_path / "out")
     assert proc.returncode == 1 and "ttyd: no license text" in proc.stderr
+
+
+def test_built_package_names_its_sdist_and_what_it_links(inputs, tmp_path):
+    out = tmp_path / "out"
+    proc = run(inputs["root"], inputs["site"], out, built_inputs(inputs))
+    assert proc.returncode == 0, proc.stderr
+    refs = {c["bom-ref"]: c for c in json.loads((out / "sbom.cdx.json").read_text())["components"]}
+    pkg, lib = refs["wheel:demo-pkg"], refs["wheel:demo-pkg:libzmq"]
+    props = {p["name"]: p["value"] for p in pkg["properties"]}
+    assert pkg["hashes"] == [{"alg": "SHA-256", "content": "d" * 64}]
+    assert pkg["purl"] == "pkg:pypi/demo-pkg@1.0?file_name=demo_pkg-1.0.tar.gz"
+    assert props["krunner:built_from_source"] == "true" and props["krunner:sdist"] == "demo_pkg-1.0.tar.gz"
+    assert lib["version"] == "4.3.4" and lib["hashes"] == [{"alg": "SHA-256", "content": "c" * 64}]
+    assert lib["licenses"] == [{"expression": "LGPL-3.0-or-later WITH LGPL-3.0-linking-exception"}]
+    lprops = {p["name"]: p["value"] for p in lib["properties"]}
+    assert lprops["krunner:linked_into"] == "demo-pkg"
+    assert lprops["krunner:license_file"] == "licenses/wheels/demo-pkg-1.0/licenses/libzmq/"
+    assert (out / "licenses/wheels/demo-pkg-1.0/licenses/libzmq/COPYING").is_file()
+
+
+def test_built_package_without_its_library_stops_the_build(inputs, tmp_path):
+    built_inputs(inputs)
+    proc = run(inputs["root"], inputs["site"], tmp_path / "out")
+    assert proc.returncode == 1 and "no --linked libzmq" in proc.stderr
