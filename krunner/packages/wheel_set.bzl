@@ -1,5 +1,7 @@
 """`krunner_wheel_set`: every wheel of one package lock, downloaded and sha256-checked.
 
+Entries marked `built_from_source` are skipped: the build makes those wheels.
+
 The files stay wheels (nothing is unpacked or run here); the installer action
 installs them for the target. URLs are looked up in the configured index.
 """
@@ -9,6 +11,8 @@ load("//third_party/python:simple_index.bzl", "wheel_url")
 def _impl(rctx):
     lock = json.decode(rctx.read(rctx.attr.lock))
     for wheel in lock["wheels"]:
+        if wheel.get("built_from_source"):
+            continue  # built by //third_party/<name> from its pinned sdist
         rctx.download(
             url = [wheel_url(rctx, wheel["name"], wheel["filename"])],
             output = "wheels/" + wheel["filename"],

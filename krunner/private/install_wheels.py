@@ -1,7 +1,9 @@
 """Install a target's wheels into a volume-root directory without running the target.
 
 For each wheel in the lock:
-- its sha256 must be the lock's, and its tags must fit the target (CPython 3.13,
+- its sha256 must be the lock's (for a `built_from_source` entry: it must be a
+  wheel this build made, given with --built-wheel; its sdist was checked by
+  sha256 when fetched), and its tags must fit the target (CPython 3.13,
   the target's platform family and architecture, or pure Python); anything else
   is refused by name (a wheel for the wrong arch, a tampered file);
 - purelib/platlib go to lib/python3.13/site-packages, `.data/scripts` to bin/
@@ -173,12 +175,19 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lock", type=Path, required=True, help="the target's package lock")
     p.add_argument("--wheel", type=Path, action="append", default=[], help="a wheel file (all of the lock's)")
+    p.add_argument("--built-wheel", type=Path, action="append", default=[],
+                   help="a wheel this build made from source (the lock's built_from_source entries)")
     p.add_argument("--out-dir", type=Path, required=True, help="the directory to fill (volume root)")
     p.add_argument("--compiler", default="python3.13", help="the exec side's CPython 3.13, for .pyc only")
     args = p.parse_args(argv)
     lock = json.loads(args.lock.read_text())
     site = f"lib/python{lock['python']}/site-packages"
-    by_name = {w.name: w for w in args.wheel}
+    by_name = {w.name: w for w in args.wheel + args.built_wheel}
+    built = {w.name for w in args.built_wheel}
+    unlocked = sorted(built - {e["filename"] for e in lock["wheels"]})
+    if unlocked:
+        print(f"install_wheels: error: built wheels {unlocked} are not in {args.lock}", file=sys.stderr)
+        return 1
     try:
         installed: dict[str, list[Path]] = {}
         for entry in lock["wheels"]:
@@ -186,10 +195,19 @@ def main(argv: list[str]) -> int:
             if whl is None:
                 raise InstallError(f"{entry['filename']} ({entry['name']} {entry['version']}) is in the lock "
                                    "but was not given: the wheel set is incomplete")
-            actual = sha256_of(whl)
-            if actual != entry["sha256"]:
-                raise InstallError(f"{whl.name} has sha256 {actual}, the lock says {entry['sha256']}: "
-                                   "tampered or a different file")
+            if entry.get("built_from_source"):
+                # Built by this build from a pinned sdist; the sdist's sha256 was checked at fetch.
+                if whl.name not in built:
+                    raise InstallError(f"{whl.name} ({entry['name']}) is built from source by the lock, "
+                                       "but was given as a downloaded wheel (--wheel, not --built-wheel)")
+            else:
+                if whl.name in built:
+                    raise InstallError(f"{whl.name} was built here, but the lock pins a downloaded wheel for "
+                                       f"{entry['name']}: mark it built_from_source (tools/lock_packages)")
+                actual = sha256_of(whl)
+                if actual != entry["sha256"]:
+                    raise InstallError(f"{whl.name} has sha256 {actual}, the lock says {entry['sha256']}: "
+                                       "tampered or a different file")
             check_tags(whl.name, lock["platform"])
             before = {f for f in args.out_dir.rglob("*") if f.is_file()}
             (dist_info,) = install_wheel(whl, args.out_dir, site)

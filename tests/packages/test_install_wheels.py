@@ -35,7 +35,8 @@ def make_wheel(dir: Path, name: str, tags: str = "py3-none-any", files: dict[str
     return path
 
 
-def install(tmp_path: Path, wheels: list[Path], lock_wheels: list[dict] | None = None) -> subprocess.CompletedProcess:
+def install(tmp_path: Path, wheels: list[Path], lock_wheels: list[dict] | None = None,
+            built: list[Path] = ()) -> subprocess.CompletedProcess:
     lock = {"python": "3.13", "platform": PLATFORM, "wheels": lock_wheels if lock_wheels is not None else [
         {"name": w.name.split("-")[0], "version": "1.0", "filename": w.name,
          "sha256": hashlib.sha256(w.read_bytes()).hexdigest()} for w in wheels]}
@@ -45,7 +46,12 @@ def install(tmp_path: Path, wheels: list[Path], lock_wheels: list[dict] | None =
     args = [sys.executable, TOOL, "--lock", str(tmp_path / "lock.json"), "--out-dir", str(out)]
     for w in wheels:
         args += ["--wheel", str(w)]
+    for w in built:
+        args += ["--built-wheel", str(w)]
     return subprocess.run(args, capture_output=True, text=True)
+
+
+BUILT = {"sdist": "native-1.0.tar.gz", "sdist_sha256": "1" * 64, "links": []}
 
 
 SITE = "lib/python3.13/site-packages"
@@ -108,3 +114,28 @@ def test_member_escaping_the_volume_is_refused(tmp_path):
     proc = install(tmp_path, [whl])
     assert proc.returncode == 1 and "outside the volume" in proc.stderr
     assert not (tmp_path / "etc").exists()
+
+
+def test_built_wheel_needs_no_sha256_but_must_be_built(tmp_path):
+    whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_x86_64")
+    lock = [{"name": "native", "version": "1.0", "filename": whl.name, "built_from_source": BUILT}]
+    proc = install(tmp_path, [], lock, built=[whl])
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / SITE / "native/__init__.py").is_file()
+    # The same file given as a downloaded wheel is refused: the lock says this build makes it.
+    proc = install(tmp_path, [whl], lock)
+    assert proc.returncode == 1 and "built from source" in proc.stderr
+
+
+def test_built_wheel_the_lock_does_not_name_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_x86_64")
+    proc = install(tmp_path, [], [], built=[whl])
+    assert proc.returncode == 1 and whl.name in proc.stderr
+
+
+def test_built_wheel_for_a_pinned_entry_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_x86_64")
+    lock = [{"name": "native", "version": "1.0", "filename": whl.name,
+             "sha256": hashlib.sha256(whl.read_bytes()).hexdigest()}]
+    proc = install(tmp_path, [], lock, built=[whl])
+    assert proc.returncode == 1 and "built_from_source" in proc.stderr
