@@ -68,6 +68,8 @@ def built_inputs(inputs) -> list[str]:
          "built_from_source": {"sdist": "demo_pkg-1.0.tar.gz", "sdist_sha256": "d" * 64, "links": ["libzmq"]}}]}))
     (inputs["di"] / "licenses/licenses/libzmq").mkdir(parents=True)
     (inputs["di"] / "licenses/licenses/libzmq/COPYING").write_text("LGPL\n")
+    meta = inputs["di"] / "METADATA"
+    meta.write_text(meta.read_text() + "License-File: licenses/libzmq/COPYING\n")
     return ["--linked", f"libzmq={root / 'libzmq.json'}"]
 
 
