@@ -50,17 +50,13 @@ def _impl(ctx):
         if len(files) != 1:
             fail("{}: extra_srcs {} must be one file, not {}".format(ctx.label, target_.label, len(files)))
         extra[files[0]] = rel
-    ctx.actions.write(plan, json.encode_indent(struct(
+    fields = dict(
         name = ctx.attr.name,
         source = ctx.file.source_marker.path,
         zig = ctx.executable._zig.path,
         triple = TARGETS[target].triple,
         host = _AUTOCONF_HOST[target],
         cc_flags = _CC_FLAGS[TARGETS[target].libc] + ctx.attr.cc_flags,
-        cxx = ctx.attr.cxx,
-        cxx_flags = ctx.attr.cxx_flags,
-        cxx_runtime_flags = ctx.attr.cxx_runtime_flags,
-        extra = {f.path: rel for f, rel in extra.items()},
         deps = [d.path for d in deps],
         env = ctx.attr.env,
         steps = [json.decode(s) for s in ctx.attr.steps],
@@ -68,9 +64,23 @@ def _impl(ctx):
         remove = ctx.attr.remove,
         jobs = ctx.attr.jobs,
         out = out.path,
-    ), indent = "  ") + "\n")
+    )
+
+    # A C-only build's plan and driver are what they were before C++ builds
+    # existed, so its action key (and every cache entry) stays the same.
+    extended = ctx.attr.cxx or bool(extra)
+    if extended:
+        fields.update(
+            cxx = ctx.attr.cxx,
+            cxx_flags = ctx.attr.cxx_flags,
+            cxx_runtime_flags = ctx.attr.cxx_runtime_flags,
+            extra = {f.path: rel for f, rel in extra.items()},
+        )
+    elif ctx.attr.cxx_flags or ctx.attr.cxx_runtime_flags:
+        fail("{}: cxx_flags and cxx_runtime_flags need cxx = True".format(ctx.label))
+    ctx.actions.write(plan, json.encode_indent(struct(**fields), indent = "  ") + "\n")
     ctx.actions.run(
-        executable = ctx.executable._driver,
+        executable = ctx.executable._driver_cxx if extended else ctx.executable._driver,
         arguments = [plan.path],
         inputs = depset([plan, ctx.file.source_marker] + ctx.files.srcs + deps + extra.keys(), transitive = [ctx.attr._zig_lib[DefaultInfo].files]),
         tools = [ctx.executable._zig],
@@ -103,6 +113,7 @@ configure_make = rule(
         # Bazel counts the action as one CPU: configure, much of each build, is serial.
         "jobs": attr.int(default = 2, doc = "make -j."),
         "_driver": attr.label(default = "//third_party/autotools:configure_make", executable = True, cfg = "exec"),
+        "_driver_cxx": attr.label(default = "//third_party/autotools:configure_make_cxx", executable = True, cfg = "exec"),
         "_zig": attr.label(default = "@zig_sdk//:zig/ziglang/zig", executable = True, cfg = "exec", allow_single_file = True),
         "_zig_lib": attr.label(default = "@zig_sdk//:lib_for_linux"),
     },

@@ -12,11 +12,7 @@ and compiler-rt are built once and in a fixed order (their archive members are
 otherwise ordered by which compilation finishes first).
 
 The plan is a JSON file written by the `configure_make` rule; its commands may
-use {prefix}, {deps}, {dest}, {jobs}, {build}, {host} and {src}. With `cxx`, the
-build gets a C++ compiler too (zig c++, which links zig's libc++ and libc++abi
-statically), and with `cxx_runtime_flags` that runtime is warmed on one CPU as
-well; without `cxx`, `c++` fails loudly. `extra` files (generated elsewhere) are
-copied into the source tree before the first step. The install tree under
+use {prefix}, {deps}, {dest}, {jobs}, {build} and {host}. The install tree under
 DESTDIR{prefix} becomes the output directory, minus the plan's `remove` globs.
 A failed step prints its log's tail; Bazel then discards the partial output.
 """
@@ -38,7 +34,7 @@ FIXED = Path("/mnt")
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the zip epoch the wheels use too
 
 CC = """#!/bin/sh
-# zig {lang} for {triple}. Executables are position-independent (musl's loader
+# zig cc for {triple}. Executables are position-independent (musl's loader
 # mishandles copy relocations against zig's stub libc.so) and every link is
 # stripped: zig's cache is keyed on -s, and debug info would carry paths.
 mode=exe
@@ -46,7 +42,7 @@ for a in "$@"; do
   case "$a" in -c|-S|-E|-M|-MM|-r) mode=none ;; -shared) mode=shared ;; esac
 done
 case $mode in exe) set -- -pie -s "$@" ;; shared) set -- -s "$@" ;; esac
-exec {fixed}/zig/zig {lang} -target {triple} {extra} "$@"
+exec {fixed}/zig/zig cc -target {triple} {extra} "$@"
 """
 
 BUILD_CC = """#!/bin/sh
@@ -57,7 +53,7 @@ exec /usr/bin/gcc "$@"
 """
 
 NO_CXX = """#!/bin/sh
-echo "configure_make: this build has no C++ compiler (the rule's cxx is False); a C-only dependency asked for one" >&2
+echo "configure_make: this build has no C++ compiler; a C-only dependency asked for one" >&2
 exit 1
 """
 
@@ -122,11 +118,6 @@ def build(plan: dict, work: Path) -> None:
 
     source = Path(os.path.realpath(plan["source"])).parent
     _copy_tree(source, FIXED / "src")
-    for src_path, rel in plan.get("extra", {}).items():
-        dest = FIXED / "src" / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(os.path.realpath(src_path), dest)
-        os.chmod(dest, 0o644)
     for dep in plan["deps"]:
         _copy_tree(Path(dep), FIXED / "deps")
     (FIXED / "deps/include").mkdir(exist_ok=True)
@@ -134,20 +125,12 @@ def build(plan: dict, work: Path) -> None:
 
     triple = plan["triple"]
     bindir = FIXED / "bin"
-    _write_tool(bindir / "cc", CC.format(lang="cc", triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
+    _write_tool(bindir / "cc", CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
     # Configure scripts that look for gcc or clang by name find zig too, never the root's gcc.
     for name in ("gcc", "clang"):
         (bindir / name).symlink_to("cc")
-    # zig c++ links zig's own libc++ and libc++abi statically: nothing of the
-    # image's C++ runtime (libstdc++, libgcc_s) is ever needed.
-    if plan.get("cxx"):
-        _write_tool(bindir / "c++", CC.format(lang="c++", triple=triple, fixed=FIXED,
-                                              extra=" ".join(plan["cc_flags"] + plan.get("cxx_flags", []))))
-        for name in ("g++", "clang++"):
-            (bindir / name).symlink_to("c++")
-    else:
-        for name in ("c++", "g++"):
-            _write_tool(bindir / name, NO_CXX)
+    for name in ("c++", "g++"):
+        _write_tool(bindir / name, NO_CXX)
     _write_tool(bindir / "build-cc", BUILD_CC)
     for tool in ("ar", "ranlib"):
         _write_tool(bindir / tool, TOOL.format(fixed=FIXED, tool=tool))
@@ -196,14 +179,6 @@ def build(plan: dict, work: Path) -> None:
     _run(pin + ["cc", "-fPIC", "-shared", "-o", str(FIXED / "tmp/probe.so"), str(probe)], FIXED / "tmp", env,
          "warming zig's cache (shared object)", log)
 
-    # A build that links C++ (with zig's libc++) warms that too, with its link flags:
-    # zig keys libc++ on them, and builds it in parallel otherwise.
-    if plan.get("cxx") and plan.get("cxx_runtime_flags"):
-        probe_cxx = FIXED / "tmp/probe.cpp"
-        probe_cxx.write_text("#include <string>\nextern \"C\" int krunner_probe(const char *s) { return (int)std::string(s).size(); }\n")
-        _run(pin + ["c++", *plan["cxx_runtime_flags"], "-o", str(FIXED / "tmp/probe_cxx.so"), str(probe_cxx)],
-             FIXED / "tmp", env, "warming zig's cache (libc++)", log)
-
     for i, step in enumerate(plan["steps"]):
         what = step.get("what") or f"step {i + 1}"
         _run(_expand(step["argv"], values), src / step.get("cwd", ""), env, f"{plan['name']}: {what}", log)
@@ -232,7 +207,6 @@ def main(argv: list[str]) -> int:
     for key in ("source", "zig", "out"):
         plan[key] = os.path.abspath(plan[key])
     plan["deps"] = [os.path.abspath(d) for d in plan["deps"]]
-    plan["extra"] = {os.path.abspath(k): v for k, v in plan.get("extra", {}).items()}
     if args.inside is None:
         work = Path(tempfile.mkdtemp(prefix="configure-make.", dir=os.environ.get("TMPDIR", "/tmp")))
         try:
