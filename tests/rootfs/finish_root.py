@@ -10,6 +10,10 @@ build would have done, and no more:
   at the repository's host path, which does not exist inside the chroot; an
   absolute target is rewritten as a relative one, so it resolves inside the
   root both under chroot and when the tests read the root from outside.
+- Modes as dpkg would set them for an unprivileged user: Bazel's extraction
+  leaves a program only its owner's execute bit (0744), so uid 1000 could not
+  run /bin/sh; files executable by their owner become 0755, other files 0644,
+  directories 0755.
 - The merged-/usr links (/bin, /sbin, /lib, /lib64 -> usr/...) where the
   packages did not ship a directory of that name themselves (bullseye's do).
 - The `links` of the root's lock entry (a shell at /bin/sh and so on) where
@@ -63,6 +67,17 @@ def relativize_links(root: Path, repo: str) -> int:
     return count
 
 
+def normalise_modes(root: Path) -> None:
+    """0755 for directories and owner-executable files, 0644 for other files (links untouched)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode
+            path.chmod(0o755 if path.is_dir() or mode & 0o100 else 0o644)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="the directory the packages were extracted into")
@@ -71,6 +86,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     root = args.root.resolve()
     fixed = relativize_links(root, args.repo)
+    normalise_modes(root)
     for link, target in MERGED_USR.items():
         if not os.path.lexists(root / link):
             (root / target).mkdir(parents=True, exist_ok=True)
