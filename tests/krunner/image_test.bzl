@@ -9,7 +9,10 @@ def image_test(name, src, distro, arch, image, env = {}, data = [], deps = []):
 
     The test reads ARCH, IMAGE, ROOTFS (the root's marker file) and VOLUME from
     its environment. aarch64 runs under qemu-user, about ten times slower than
-    x86_64 here, hence `large` (a long timeout) for it.
+    x86_64 here, hence `large` (a long timeout) for it. `no-sandbox`:
+    support.image maps uids 0-65535 into its own user namespace, which the
+    linux-sandbox's user namespace (only root mapped) cannot grant; each image
+    still gets its own network namespace with only loopback.
 
     Args:
       name: the test's name.
@@ -37,4 +40,5 @@ def image_test(name, src, distro, arch, image, env = {}, data = [], deps = []):
             "VOLUME": "$(rlocationpath //krunner:{}_volume_{})".format(distro, arch),
         }),
         deps = deps + ["//tests/support"],
+        tags = ["no-sandbox"],
     )

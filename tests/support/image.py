@@ -239,19 +239,27 @@ def _enter(spec: dict) -> int:
     inner_r, helper_w = os.pipe()
     helper = os.fork()
     if helper == 0:  # stays in the outer user namespace to write this process's id maps
-        os.read(helper_r, 1)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         try:
-            _map_ids(os.getppid())
-            os.write(helper_w, b"1")
+            if os.read(helper_r, 1) == b"1":
+                _map_ids(os.getppid())
+                os.write(helper_w, b"1")
+        except OSError as e:
+            print(f"image: cannot map uids and gids 0-{ID_RANGE - 1} into the user namespace: {e}",
+                  file=sys.stderr)
         finally:
             os._exit(0)
-    _unshare(CLONE_NEWUSER)
+    try:
+        _unshare(CLONE_NEWUSER)
+    except OSError:
+        os.write(outer_w, b"0")
+        raise
     os.write(outer_w, b"1")
-    if os.read(inner_r, 1) != b"1":
-        print("image: could not map uids 0-65535 into the user namespace (needs real root outside)",
-              file=sys.stderr)
-        return 125
+    os.close(helper_w)
+    mapped = os.read(inner_r, 1) == b"1"
     os.waitpid(helper, 0)
+    if not mapped:
+        return 125
     os.setresgid(0, 0, 0)
     os.setresuid(0, 0, 0)
     _unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
@@ -270,4 +278,7 @@ def _enter(spec: dict) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_enter(json.loads(sys.argv[1])))
+    try:
+        sys.exit(_enter(json.loads(sys.argv[1])))
+    except OSError as e:
+        sys.exit(f"image: {e}")
