@@ -18,6 +18,11 @@ build would have done, and no more:
   packages did not ship a directory of that name themselves (bullseye's do).
 - The `links` of the root's lock entry (a shell at /bin/sh and so on) where
   no package shipped that path.
+- Byte-code for a root's own Python, as python3's maintainer scripts
+  (py3compile) would write it: a test runs as uid 1000 and could not write
+  __pycache__, so without this every start of the image's Python (ipykernel
+  for query mode) would compile all it imports. Done by the root's own
+  python3 under chroot, so only when the root's architecture is this machine's.
 - /etc/passwd and /etc/group with root and `work` (uid and gid 1000, home
   /home/work, as Backend.AI's images have), /etc/hosts with localhost,
   /home/work, /tmp with mode 1777, and empty mount points for /dev, /proc
@@ -29,6 +34,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -78,10 +86,30 @@ def normalise_modes(root: Path) -> None:
             path.chmod(0o755 if path.is_dir() or mode & 0o100 else 0o644)
 
 
+def compile_python(root: Path, arch: str) -> str:
+    """Byte-compile the root's Python libraries with the root's python3; a line for the log."""
+    python = root / "usr/bin/python3"
+    if not os.path.lexists(python):
+        return "no python3"
+    if {"amd64": "x86_64", "arm64": "aarch64"}.get(arch, arch) != platform.machine():
+        return f"python3 not byte-compiled: a {arch} root on {platform.machine()}"
+    dirs = [d for d in ("/usr/lib/python3/dist-packages", *(f"/{p.relative_to(root)}" for p in
+                                                           sorted(root.glob("usr/lib/python3.*"))))
+            if (root / d.lstrip("/")).is_dir()]
+    chroot = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if not chroot:
+        return "python3 not byte-compiled: no chroot here"
+    proc = subprocess.run([chroot, str(root), "/usr/bin/python3", "-m", "compileall", "-q", "-j", "1", *dirs],
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    # compileall reports sources it cannot compile (test data with syntax errors, py2 files) and exits 1
+    return f"python3 byte-compiled {', '.join(dirs)} (compileall exit {proc.returncode})"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="the directory the packages were extracted into")
     parser.add_argument("--links", default="{}", help="JSON object: in-image path -> symlink target")
+    parser.add_argument("--arch", default="", help="the root's Debian architecture (amd64, arm64)")
     parser.add_argument("--repo", default="", help="the repository's host directory (Bazel may re-root links there)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -106,7 +134,7 @@ def main(argv: list[str]) -> int:
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "tmp").mkdir(exist_ok=True)
     (root / "tmp").chmod(0o1777)
-    print(f"finish_root: {fixed} absolute symlinks made relative")
+    print(f"finish_root: {fixed} absolute symlinks made relative; {compile_python(root, args.arch)}")
     return 0
 
 

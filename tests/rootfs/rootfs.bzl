@@ -3,8 +3,8 @@
 Each .deb of one root in debs.lock.json (sha256 from the lock) is unpacked
 with Bazel's own ar and tar support, no dpkg, under `root/`; finish_root.py
 then does what maintainer scripts and an image build would have done (relative
-symlinks, merged-/usr links, /etc/passwd with user `work`, /etc/hosts, /tmp,
-mount points). Tests find the root through the `ROOT` marker file beside it.
+symlinks, modes, merged-/usr links, byte-code for a root's own python3,
+/etc/passwd with user `work`, /etc/hosts, /tmp, mount points). Tests find the root through the `ROOT` marker file beside it.
 """
 
 load("//third_party/debian:deb.bzl", "debian_mirror", "unpack_deb")
@@ -25,6 +25,8 @@ def _impl(rctx):
         python,
         str(rctx.path(rctx.attr._finish)),
         "root",
+        "--arch",
+        spec["arch"],
         "--repo",
         str(rctx.path(".")),
         "--links",
