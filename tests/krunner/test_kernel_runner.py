@@ -21,7 +21,6 @@ glibc and musl images.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,6 @@ def runner(tmp_path_factory):
     proc = image.start(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", LANG],
                        arch=ARCH, mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")],
                        stdout=log, stderr=log)
-    time.sleep(0.5)  # let it enter its namespaces before the client joins them
     client = runner_client.RunnerClient(image.netns_of(proc))
     try:
         yield client, proc, log

@@ -42,6 +42,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 WORK_UID = WORK_GID = 1000
@@ -127,9 +128,16 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> int:
     return proc.returncode
 
 
-def netns_of(proc: subprocess.Popen) -> Path:
-    """The network namespace a started image runs in: `proc` itself moved into it."""
-    return Path(f"/proc/{proc.pid}/ns/net")
+def netns_of(proc: subprocess.Popen, timeout: float = 30) -> Path:
+    """The network namespace a started image runs in (`proc` itself moves into it), once it has."""
+    own = os.stat("/proc/self/ns/net").st_ino
+    path = Path(f"/proc/{proc.pid}/ns/net")
+    deadline = time.monotonic() + timeout
+    while os.stat(path).st_ino == own:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the image's process (exit {proc.returncode}) never entered its network namespace")
+        time.sleep(0.02)
+    return path
 
 
 # --- the entering process (run as a script) ---------------------------------
