@@ -108,15 +108,20 @@ class RunnerClient:
             raise ValueError(f"a reply of {len(frames)} frames: {frames!r}")
         return frames[0].decode("ascii"), frames[1]
 
-    def status(self, timeout: float) -> dict:
-        """Send `status` until the runner answers (it serves once started); its decoded payload."""
+    def status(self, timeout: float, alive=lambda: True) -> dict:
+        """Send `status` and wait for the answer (the runner serves once started); its decoded
+        payload. `alive()` is asked every second: False (the runner exited) ends the wait."""
         deadline = time.monotonic() + timeout
         self.send("status")
         while True:
             try:
-                op, payload = self.recv(max(1.0, deadline - time.monotonic()))
+                op, payload = self.recv(1.0)
             except TimeoutError:
-                raise TimeoutError(f"no status reply in {timeout:.0f} s") from None
+                if not alive():
+                    raise TimeoutError("no status reply: the runner exited") from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no status reply in {timeout:.0f} s") from None
+                continue
             if op == "status":
                 return unpack_map(payload)
 
