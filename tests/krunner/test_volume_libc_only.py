@@ -48,7 +48,13 @@ INFOS, PATHS = _members()
 
 def carried_by_volume(path: str, info: elf.ElfInfo, lib: str) -> str | None:
     """Where the volume itself provides `lib` for `path` through an $ORIGIN runpath, if it does
-    so legitimately: from a wheel's `<pkg>.libs/` directory, or libpython from the volume's lib/."""
+    so legitimately: from a wheel's `<pkg>.libs/` directory, or libpython from the volume's lib/.
+    A DT_NEEDED may itself be an $ORIGIN path (pbs's python: `$ORIGIN/../lib/libpython3.X.so`)."""
+    if "/" in lib:
+        target = elf.expand_origin(lib, path)
+        ok = target in PATHS and (posixpath.basename(posixpath.dirname(target)).endswith(".libs")
+                                  or (posixpath.basename(target).startswith("libpython") and target.startswith("lib/")))
+        return target if ok else None
     for entry in info.runpath:
         where = elf.expand_origin(entry, path)
         if where is None or posixpath.join(where, lib) not in PATHS:
