@@ -55,6 +55,9 @@ def carried_by_volume(path: str, info: elf.ElfInfo, lib: str) -> str | None:
         ok = target in PATHS and (posixpath.basename(posixpath.dirname(target)).endswith(".libs")
                                   or (posixpath.basename(target).startswith("libpython") and target.startswith("lib/")))
         return target if ok else None
+    here = posixpath.dirname(path)
+    if posixpath.basename(here).endswith(".libs") and posixpath.join(here, lib) in PATHS:
+        return posixpath.join(here, lib)  # a sibling in the same bundle, loaded with it by soname
     for entry in info.runpath:
         where = elf.expand_origin(entry, path)
         if where is None or posixpath.join(where, lib) not in PATHS:
