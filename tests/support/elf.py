@@ -124,9 +124,12 @@ def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
 
 # The C library's own shared objects, which every image of its kind has: glibc's
 # libc, libm, libpthread, libdl, librt, libutil and its loader; musl's single
-# libc.so (DT_NEEDED "libc.so", its loader ld-musl-<arch>.so.1 is the same file).
+# libc.so (DT_NEEDED "libc.so", its loader ld-musl-<arch>.so.1 is the same file),
+# also under Alpine's name libc.musl-<arch>.so.1, which musllinux wheels name and
+# musl's loader takes as itself (any "libc." name) when the image has no such file.
 _LIBC = re.compile(r"^(libc\.so(\.6)?|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1"
-                   r"|ld-linux(-x86-64|-aarch64)\.so\.[12]|ld-musl-(x86_64|aarch64)\.so\.1)$")
+                   r"|ld-linux(-x86-64|-aarch64)\.so\.[12]|ld-musl-(x86_64|aarch64)\.so\.1"
+                   r"|libc\.musl-(x86_64|aarch64)\.so\.1)$")
 
 
 def is_libc(soname: str) -> bool:

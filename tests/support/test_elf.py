@@ -39,7 +39,8 @@ def test_not_elf_is_an_error(tmp_path):
 
 def test_libc_set():
     for name in ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-                 "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.so", "ld-musl-aarch64.so.1"):
+                 "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.so", "ld-musl-aarch64.so.1",
+                 "libc.musl-x86_64.so.1"):
         assert elf.is_libc(name), name
     for name in ("libstdc++.so.6", "libgcc_s.so.1", "libz.so.1", "libcrypt.so.1", "libpython3.13.so.1.0"):
         assert not elf.is_libc(name), name
