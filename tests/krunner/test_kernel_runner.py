@@ -69,6 +69,11 @@ def runner_log(log) -> str:
     return Path(log.name).read_text(errors="replace")[-6000:]
 
 
+def require_running(proc, log) -> None:
+    if proc.poll() is not None:
+        pytest.fail(f"the runner exited ({proc.returncode}); its output:\n{runner_log(log)}")
+
+
 def test_status_answers(runner):
     client, proc, log = runner
     try:
@@ -81,6 +86,7 @@ def test_status_answers(runner):
 
 def test_batch_exec_returns_the_exit_code_as_uid_1000(runner):
     client, proc, log = runner
+    require_running(proc, log)
     code, out, err, replies = client.run("exec", EXEC, OP_TIMEOUT)
     assert code == 3, (replies, runner_log(log))
     lines = [line.split() for line in out.splitlines()]
@@ -92,6 +98,7 @@ def test_batch_exec_returns_the_exit_code_as_uid_1000(runner):
 @pytest.mark.skipif(LANG != "python", reason="query mode needs the image's Python with ipykernel")
 def test_query_mode_runs_python(runner):
     client, proc, log = runner
+    require_running(proc, log)
     code, out, err, replies = client.run("code", "import os; print(6 * 7, os.getuid())", OP_TIMEOUT * 2)
     assert (code, out) == (0, "42 1000\n"), (replies, runner_log(log))
 

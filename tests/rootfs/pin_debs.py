@@ -36,9 +36,6 @@ WORKSPACE = HERE.parents[1]
 LOCK = HERE / "debs.lock.json"
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 
-sys.path.insert(0, str(WORKSPACE / "tools"))
-from mirror.debian import debian_mirror  # noqa: E402
-
 
 def fetch(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=120) as resp:
@@ -135,6 +132,9 @@ def main(argv: list[str]) -> int:
     unknown = set(args.roots) - set(lock["roots"])
     if unknown:
         parser.error(f"no root {sorted(unknown)} in {LOCK.name}; add its suite, arch and request there first")
+    sys.path.insert(0, str(WORKSPACE / "tools"))
+    from mirror.debian import debian_mirror  # this machine's apt configuration, as tools/mirror reads it
+
     mirror = debian_mirror()
     for name in args.roots or sorted(lock["roots"]):
         spec = lock["roots"][name]
