@@ -20,7 +20,7 @@ DISTROS = {
         version = "4.5.0",
         summary = "Backend.AI kernel runner volume for glibc-based images",
         distro_key = "static-gnu",
-        volume_version = 16,
+        volume_version = 17,
         musllinux = "musllinux_1_1",
     ),
     "alpine": struct(
@@ -28,7 +28,7 @@ DISTROS = {
         version = "5.5.0",
         summary = "Backend.AI kernel runner volume for musl-based (Alpine) images",
         distro_key = "static-musl",
-        volume_version = 14,
+        volume_version = 15,
         musllinux = "musllinux_1_2",
     ),
 }

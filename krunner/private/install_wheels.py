@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 # pyc.py sits beside this file wherever it runs (runfiles, a test's copy); Python
 # puts the *resolved* script directory on sys.path, which need not hold it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import elf_strip  # noqa: E402
 import pyc  # noqa: E402
 
 VOLUME = "/opt/backend.ai"
@@ -130,6 +131,22 @@ def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
     return dist_info
 
 
+def strip_shared_objects(root: Path) -> None:
+    """Strip DWARF and .symtab from every ELF shared object below `root` (idempotent).
+
+    Some wheels ship unstripped extension modules (uvloop's is 16 MB, 2 MB
+    stripped); a volume never needs their debug information. RECORD is written
+    afterwards, so it hashes the stripped bytes.
+    """
+    for path in sorted(root.rglob("*.so*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if data[:4] == b"\x7fELF":
+                stripped, _ = elf_strip.strip(data)
+                if stripped is not data:
+                    path.write_bytes(stripped)
+
+
 def console_scripts(out: Path, site: str, dist_info: str) -> list[Path]:
     """Write launchers for the dist's console_scripts; returns their paths."""
     ep = out / site / dist_info / "entry_points.txt"
@@ -211,6 +228,7 @@ def main(argv: list[str]) -> int:
             check_tags(whl.name, lock["platform"])
             before = {f for f in args.out_dir.rglob("*") if f.is_file()}
             (dist_info,) = install_wheel(whl, args.out_dir, site)
+            strip_shared_objects(args.out_dir / site)
             console_scripts(args.out_dir, site, dist_info)
             installed[dist_info] = sorted({f for f in args.out_dir.rglob("*") if f.is_file()} - before)
         failed = pyc.compile_tree(args.compiler, args.out_dir / site, f"{VOLUME}/{site}")

@@ -31,6 +31,8 @@ WHEEL = RUNFILES / os.environ["WHEEL"]
 PROVENANCE = json.loads((RUNFILES / os.environ["RUNTIME_PROVENANCE"]).read_text())
 SOURCES = json.loads((RUNFILES / os.environ["SOURCES_LOCK"]).read_text())
 SITE = "lib/python3.13/site-packages/"
+# The interpreter, or libpython where shared (pbs): PY_VERSION is in it.
+INTERPRETER = r"bin/python3\.13|lib/libpython3\.13\.so.*"
 SCHEMA_DIR = "cyclonedx/schema/_res"
 TTYD_PARTS = {"ttyd", "libwebsockets", "libuv", "json-c", "mbedtls", "zlib"}
 
@@ -79,7 +81,7 @@ class Wheel:
             for m in tar.getmembers():
                 name = m.name[2:] if m.name.startswith("./") else m.name
                 wanted = name.startswith("licenses/") or name == "sbom.cdx.json" or name.endswith(
-                    (".dist-info/METADATA", "patchlevel.h"))
+                    ".dist-info/METADATA") or re.fullmatch(INTERPRETER, name)
                 self.volume[name] = tar.extractfile(m).read() if m.isfile() and wanted else None
 
 
@@ -124,8 +126,11 @@ def check(sbom: dict, volume: dict, dist_licenses: dict) -> None:
             assert (normalize(meta["Name"]), meta["Version"]) in names, \
                 f"installed {meta['Name']} {meta['Version']} has no SBOM entry"
     # CPython, at the version the volume really has, and what its build links in.
-    sysconfigdata = next(d for n, d in volume.items() if re.search(r"lib/python3\.13/_sysconfigdata_[\w-]*\.py$", n))
-    version = re.search(rb"'py_version': '([^']+)'", sysconfigdata)[1].decode()
+    # PY_VERSION as the interpreter (or libpython, where shared) carries it.
+    found = {m.decode() for n, d in volume.items() if re.fullmatch(INTERPRETER, n)
+             for m in re.findall(rb"\0(3\.13\.\d+)\0", d or b"")}
+    assert len(found) == 1, f"the interpreter names CPython versions {found}"
+    (version,) = found
     assert ("cpython", version) in names, f"CPython {version} has no SBOM entry"
     entry = SOURCES["archives"][PROVENANCE["name"]]
     for lib in entry["components"]:

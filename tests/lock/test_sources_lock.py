@@ -60,7 +60,9 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
     assert SHA256.match(wheel["sha256"])
     if wheel.get("platform"):  # a prebuilt tool binary: says for which host, and why
         arch = wheel["platform"].removeprefix("linux_")
-        assert re.search(rf"-py3-none-manylinux_2_\d+_{arch}\.whl$", wheel["filename"]), wheel["filename"]
+        # a tool binary (py3-none) or a stable-ABI extension (abi3), for a manylinux host
+        assert re.search(rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux_2_\d+_{arch})*\.whl$",
+                         wheel["filename"]), wheel["filename"]
         assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
     else:
         assert wheel["filename"].endswith("-py3-none-any.whl"), "tool wheels must be pure Python"

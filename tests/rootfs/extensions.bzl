@@ -2,13 +2,12 @@
 
 load("//tests/rootfs:rootfs.bzl", "debian_rootfs")
 
-ROOTS = ["glibc_amd64", "glibc_arm64", "musl_amd64", "musl_arm64"]
-
 def _impl(mctx):
     for mod in mctx.modules:
         if not mod.is_root:
             fail("the test_rootfs extension is configured by the root module only")
-    for root in ROOTS:
+    lock = json.decode(mctx.read(Label("//tests/rootfs:debs.lock.json")))
+    for root in lock["roots"]:
         debian_rootfs(name = "rootfs_" + root, root = root)
     return mctx.extension_metadata(reproducible = True)
 

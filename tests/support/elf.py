@@ -1,11 +1,14 @@
 """Just enough ELF reading for the tests: machine, type, interpreter, needed
-libraries, runpath, the symbol versions (GLIBC_2.17, ...) a file requires, and
-whether it is stripped. Offsets and constants are from the System V ABI / <elf.h>;
+libraries, runpath, soname, the symbol versions (GLIBC_2.17, ...) a file
+requires, and whether it is stripped; and which libraries are the C library's
+own (`is_libc`) and where a $ORIGIN runpath points (`expand_origin`). Offsets and constants are from the System V ABI / <elf.h>;
 all our targets are 64-bit little-endian."""
 
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import re
 import struct
 from pathlib import Path
 
@@ -13,7 +16,7 @@ MACHINES = {62: "x86_64", 183: "aarch64"}
 TYPES = {2: "EXEC", 3: "DYN"}
 SHT_SYMTAB = 2
 PT_INTERP, PT_DYNAMIC = 3, 2
-DT_NEEDED, DT_STRTAB, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERNEEDNUM = 1, 5, 15, 29, 0x6FFFFFFE, 0x6FFFFFFF
+DT_NEEDED, DT_STRTAB, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERNEEDNUM = 1, 5, 14, 15, 29, 0x6FFFFFFE, 0x6FFFFFFF
 
 
 class NotElf64(ValueError):
@@ -35,6 +38,7 @@ class ElfInfo:
     needed: list[str]
     runpath: list[str]
     version_needs: dict[str, list[str]]  # library -> ["GLIBC_2.17", ...]
+    soname: str | None = None
 
     @property
     def static(self) -> bool:
@@ -56,8 +60,12 @@ def is_elf(path: Path) -> bool:
 
 
 def read_elf(path: Path) -> ElfInfo:
-    """Parse a 64-bit little-endian ELF (all our targets are)."""
-    data = Path(path).read_bytes()
+    """Parse a 64-bit little-endian ELF file (all our targets are)."""
+    return parse_elf(Path(path).read_bytes(), str(path))
+
+
+def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
+    """Parse the bytes of a 64-bit little-endian ELF; `path` is for messages."""
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         raise NotElf64(f"{path} is not a little-endian ELF64 file (starts {data[:6]!r})")
     e_type, machine = struct.unpack_from("<HH", data, 16)
@@ -87,7 +95,7 @@ def read_elf(path: Path) -> ElfInfo:
     tags = {}
     for tag, val in dynamic:
         tags.setdefault(tag, []).append(val)
-    needed, runpath, version_needs = [], [], {}
+    needed, runpath, version_needs, soname = [], [], {}, None
     if DT_STRTAB in tags:
         strtab = to_offset(tags[DT_STRTAB][0])
 
@@ -96,6 +104,7 @@ def read_elf(path: Path) -> ElfInfo:
             return data[strtab + off:end].decode()
 
         needed = [string(v) for v in tags.get(DT_NEEDED, [])]
+        soname = string(tags[DT_SONAME][0]) if DT_SONAME in tags else None
         for v in tags.get(DT_RUNPATH, []) + tags.get(DT_RPATH, []):
             runpath += string(v).split(":")
         if DT_VERNEED in tags:
@@ -110,4 +119,29 @@ def read_elf(path: Path) -> ElfInfo:
                     a += anext
                 off += nxt
     return ElfInfo(MACHINES.get(machine, str(machine)), TYPES.get(e_type, str(e_type)), has_symtab,
-                   interp, needed, runpath, version_needs)
+                   interp, needed, runpath, version_needs, soname)
+
+
+# The C library's own shared objects, which every image of its kind has: glibc's
+# libc, libm, libpthread, libdl, librt, libutil and its loader; musl's single
+# libc.so (DT_NEEDED "libc.so", its loader ld-musl-<arch>.so.1 is the same file),
+# also under Alpine's name libc.musl-<arch>.so.1, which musllinux wheels name and
+# musl's loader takes as itself (any "libc." name) when the image has no such file.
+_LIBC = re.compile(r"^(libc\.so(\.6)?|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1"
+                   r"|ld-linux(-x86-64|-aarch64)\.so\.[12]|ld-musl-(x86_64|aarch64)\.so\.1"
+                   r"|libc\.musl-(x86_64|aarch64)\.so\.1)$")
+
+
+def is_libc(soname: str) -> bool:
+    """Whether `soname` is one of the C library's own objects (glibc or musl), which an image provides."""
+    return bool(_LIBC.match(soname))
+
+
+def expand_origin(entry: str, file_path: str) -> str | None:
+    """The directory a runpath entry names for the file at `file_path` (a POSIX path), None
+    unless it is relative to the file ($ORIGIN or ${ORIGIN}): other entries name the image's
+    directories, not the volume's."""
+    if not entry.startswith(("$ORIGIN", "${ORIGIN}")):
+        return None
+    rest = entry.split("}", 1)[1] if entry.startswith("${") else entry[len("$ORIGIN"):]
+    return posixpath.normpath(posixpath.dirname(file_path) + rest)
