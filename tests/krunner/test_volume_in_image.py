@@ -81,3 +81,17 @@ def test_ttyd_runs_in_the_image(volume):
     proc = run(volume, "/opt/backend.ai/bin/ttyd", "--version")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ttyd version 1.7.7"
+
+
+def test_ctypes_callbacks_run(volume):
+    # A C function calling back into Python goes through a libffi closure; on
+    # aarch64 libffi's static trampolines crashed every one of them (signal 11).
+    probe = ("import ctypes\n"
+             "cmp = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))"
+             "(lambda a, b: a[0] - b[0])\n"
+             "values = (ctypes.c_int * 4)(3, 1, 4, 2)\n"
+             "ctypes.CDLL(None).qsort(values, 4, ctypes.sizeof(ctypes.c_int), cmp)\n"
+             "print(list(values))")
+    proc = run(volume, "/opt/backend.ai/bin/python3", "-s", "-c", probe)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[1, 2, 3, 4]"

@@ -116,6 +116,10 @@ def cpython_builds(target):
             # Build in the source tree, not a <host>/ directory that the top-level
             # Makefile fails to forward to when --host is not config.sub's spelling.
             "--disable-builddir",
+            # aarch64: libffi's static trampolines (the default there) crashed
+            # every ctypes callback (CFUNCTYPE) of our interpreter, where pbs's
+            # works; dynamic trampolines, as x86_64 uses, do not.
+            *(["--disable-exec-static-tramp"] if t.cpu == "aarch64" else [])
         ),
         **common
     )
