@@ -237,28 +237,36 @@ def license_files(dist_info: Path, meta) -> list[Path]:
     return sorted(set(found))
 
 
+def pypi_component(bom: Bom, key: str, w: dict, meta, folder: str, file_name: str, sha256: str, comment: str,
+                   properties: list[dict]) -> dict:
+    """The component of one installed distribution, from the PyPI file `file_name` (its sha256 checked)."""
+    return {
+        "bom-ref": f"wheel:{key}",
+        "type": "library",
+        "name": w["name"],
+        "version": w["version"],
+        "licenses": bom.licenses(dist_license(meta)),
+        "hashes": [{"alg": "SHA-256", "content": sha256}],
+        "purl": f"pkg:pypi/{key}@{w['version']}?file_name={file_name}",
+        "externalReferences": [{"type": "distribution", "url": f"pkg:pypi/{key}@{w['version']}",
+                                "comment": f"{comment} from the package index the build machine's pip is "
+                                           "configured with; the sha256 is what was checked" + (
+                                               f". The wheel {w['filename']} was built from it here"
+                                               if file_name != w["filename"] else "")}],
+        "properties": [prop("artifact", "upstream"), *properties, prop("license_file", f"licenses/{folder}/"),
+                       prop("requested", "true" if w.get("requested") else "false")],
+    }
+
+
 def add_built_package(bom: Bom, args: argparse.Namespace, key: str, w: dict, meta, folder: str,
                       written: list[str], lock_sources: dict) -> None:
     """A distribution built here from its sdist, and each library linked into it."""
     built = w["built_from_source"]
     ref = f"wheel:{key}"
-    bom.add({
-        "bom-ref": ref,
-        "type": "library",
-        "name": w["name"],
-        "version": w["version"],
-        "licenses": bom.licenses(dist_license(meta)),
-        "hashes": [{"alg": "SHA-256", "content": built["sdist_sha256"]}],
-        "purl": f"pkg:pypi/{key}@{w['version']}?file_name={built['sdist']}",
-        "externalReferences": [{"type": "distribution", "url": f"pkg:pypi/{key}@{w['version']}",
-                                "comment": f"{built['sdist']} (the sdist) from the package index the build "
-                                           "machine's pip is configured with; the sha256 is what was checked. "
-                                           f"The wheel {w['filename']} was built from it here"}],
-        "properties": [prop("artifact", "upstream"), prop("built_from_source", "true"),
-                       prop("sdist", built["sdist"]), prop("wheel", w["filename"]),
-                       prop("license_file", f"licenses/{folder}/"),
-                       prop("requested", "true" if w.get("requested") else "false")],
-    })
+    bom.add(pypi_component(bom, key, w, meta, folder, built["sdist"], built["sdist_sha256"],
+                           f"{built['sdist']} (the sdist)",
+                           [prop("built_from_source", "true"), prop("sdist", built["sdist"]),
+                            prop("wheel", w["filename"])]))
     linked = dict(spec.split("=", 1) for spec in args.linked)
     for name in built.get("links", []):
         if name not in linked:
@@ -307,20 +315,7 @@ def add_packages(bom: Bom, args: argparse.Namespace, lock_sources: dict) -> None
         if built:
             add_built_package(bom, args, key, w, meta, folder, written, lock_sources)
             continue
-        bom.add({
-            "bom-ref": f"wheel:{key}",
-            "type": "library",
-            "name": w["name"],
-            "version": w["version"],
-            "licenses": bom.licenses(dist_license(meta)),
-            "hashes": [{"alg": "SHA-256", "content": w["sha256"]}],
-            "purl": f"pkg:pypi/{key}@{w['version']}?file_name={w['filename']}",
-            "externalReferences": [{"type": "distribution", "url": f"pkg:pypi/{key}@{w['version']}",
-                                    "comment": f"{w['filename']} from the package index the build machine's "
-                                               "pip is configured with; the sha256 is what was checked"}],
-            "properties": [prop("artifact", "upstream"), prop("license_file", f"licenses/{folder}/"),
-                           prop("requested", "true" if w.get("requested") else "false")],
-        })
+        bom.add(pypi_component(bom, key, w, meta, folder, w["filename"], w["sha256"], w["filename"], []))
 
 
 def write_sbom(bom: Bom, args: argparse.Namespace) -> None:
