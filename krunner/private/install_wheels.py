@@ -8,6 +8,9 @@ For each wheel in the lock:
   is refused by name (a wheel for the wrong arch, a tampered file);
 - purelib/platlib go to lib/python3.13/site-packages, `.data/scripts` to bin/
   and `.data/data` to the volume root; members that would land outside are refused;
+- a package's own test suite (a `test/` or `tests/` directory inside it, such as
+  tornado's 2.4 MB `tornado/test/`) is left out, as CPython's is: nothing a
+  runner imports reaches into one;
 - console scripts from entry_points.txt become launchers, and every `#!python`
   shebang becomes `#!/opt/backend.ai/bin/python3` (where the volume is mounted);
 - INSTALLER says "krunner" and RECORD lists what was really installed.
@@ -38,6 +41,9 @@ import elf_strip  # noqa: E402
 import pyc  # noqa: E402
 
 VOLUME = "/opt/backend.ai"
+# Directory names of test suites below a top-level package (never the top level
+# itself, nor a module such as tornado/testing.py, which is runtime API).
+TEST_SUITES = {"test", "tests"}
 SHEBANG = f"#!{VOLUME}/bin/python3"
 LAUNCHER = """{shebang}
 # -*- coding: utf-8 -*-
@@ -94,6 +100,11 @@ def _safe(rel: str, filename: str) -> PurePosixPath:
     return path
 
 
+def is_test_suite(rel: PurePosixPath) -> bool:
+    """Whether `rel` (relative to site-packages) is inside a package's own test suite."""
+    return any(part in TEST_SUITES for part in rel.parts[1:-1])
+
+
 def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
     """Unpack one wheel; returns its dist-info directory name (relative to site-packages)."""
     with zipfile.ZipFile(whl) as zf:
@@ -111,6 +122,8 @@ def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
             if rel.parts[0] == data_dir:
                 kind, rest = rel.parts[1], PurePosixPath(*rel.parts[2:])
                 if kind in ("purelib", "platlib"):
+                    if is_test_suite(rest):
+                        continue
                     dest = Path(site) / rest
                 elif kind == "scripts":
                     dest, executable = Path("bin") / rest, True
@@ -123,6 +136,8 @@ def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
                 else:
                     raise InstallError(f"{whl.name}: unknown .data directory {kind!r}")
             else:
+                if is_test_suite(rel):
+                    continue
                 dest = Path(site) / rel
             target = out / dest
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,9 @@
 What goes into a volume is the interpreter and the part of its standard library
 a kernel runner can use: pip, installed packages and console scripts are
 removed (the packages layer is the only source of site-packages), and so are
-CPython's test suite, IDLE, tkinter, ensurepip, headers, static libraries and
-the build configuration directory, which nothing in a container uses. Symlinks
-and exec bits are kept. `bin/python` is added as a link to `python3` when
+CPython's test suite, IDLE, tkinter (and turtle), ensurepip, help()'s topic texts,
+headers, static libraries and the build configuration directory, which nothing in a
+container uses. Symlinks and exec bits are kept. `bin/python` is added as a link to `python3` when
 missing, since the agent starts /opt/backend.ai/bin/python. Every module is then
 byte-compiled into an unchecked-hash .pyc (pyc.py), which stays valid under the
 volume's fixed mtimes. The provenance file gains the CPython version found
@@ -30,7 +30,10 @@ import pyc  # noqa: E402
 KEEP_BIN = re.compile(r"^python3?(\.\d+)?$")
 REPO_FILES = {"BUILD.bazel", "REPO.bazel", "WORKSPACE", "WORKSPACE.bazel", "PROVENANCE.json"}
 # Standard-library parts a runner never imports (and their extension modules).
-UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "__phello__"}
+# pydoc_data holds only help()'s topic texts (1.1 MB); pydoc says so when it is
+# missing. turtle.py imports tkinter, which is left out.
+UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtle.py", "turtledemo", "ensurepip", "lib2to3", "__phello__",
+                 "pydoc_data"}
 UNUSED_EXTENSION = re.compile(r"^(_tkinter|_test\w*|_ctypes_test|_xxtestfuzz|xxlimited\w*|xxsubtype|_xxsubinterpreters)[.]")
 
 
@@ -56,7 +59,7 @@ def removed_reason(rel: str, python: str) -> str | None:
     if rel.startswith(stdlib):
         sub = rel[len(stdlib):].split("/")
         if sub[0] in UNUSED_STDLIB or sub[0].startswith("config-"):
-            return "test suite, IDLE, tkinter, ensurepip and the build configuration"
+            return "test suite, IDLE, tkinter, ensurepip, help() topics and the build configuration"
         if "__pycache__" in sub:
             return "timestamp-based .pyc files (compiled again as unchecked-hash)"
         if sub[0] == "lib-dynload" and len(sub) == 2 and UNUSED_EXTENSION.match(sub[1]):

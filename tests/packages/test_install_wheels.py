@@ -84,6 +84,21 @@ def test_installs_compiles_and_records(tmp_path):
             assert int(size) == len(data)
 
 
+def test_a_packages_test_suite_is_left_out(tmp_path):
+    whl = make_wheel(tmp_path, "web", files={
+        "web/__init__.py": b"", "web/testing.py": b"HELPER = 1\n",
+        "web/test/__init__.py": b"", "web/test/test_web.py": b"def test(): pass\n",
+        "web/sub/tests/data.json": b"{}", "web.data/platlib/web/test/extra.py": b""})
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 0, proc.stderr
+    site = tmp_path / "out" / SITE
+    kept = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file() and "dist-info" not in str(p))
+    assert kept == ["web/__init__.py", "web/__pycache__/__init__.cpython-313.pyc",
+                    "web/__pycache__/testing.cpython-313.pyc", "web/testing.py"]
+    listed = {r[0] for r in csv.reader(io.StringIO((site / "web-1.0.dist-info/RECORD").read_text()))}
+    assert not any("test/" in n or "tests/" in n for n in listed)
+
+
 def test_wrong_arch_wheel_is_refused_by_name(tmp_path):
     whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_aarch64")
     proc = install(tmp_path, [whl])

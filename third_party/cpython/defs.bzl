@@ -145,6 +145,11 @@ def cpython_builds(target):
     )
 
     # OpenSSL reads certificates from /etc/ssl, where images keep them.
+    # The interpreter exports its symbols for extension modules (-export-dynamic);
+    # OpenSSL's 9,000 are not for them (a wheel that bundles its own OpenSSL must
+    # not bind to ours), so they are hidden (zig's linker has no --exclude-libs).
+    # With one section per function and object, the interpreter's link
+    # (--gc-sections, CPython's LDFLAGS below) keeps only what _ssl and _hashlib reach.
     configure_make(
         name = "openssl_" + target,
         srcs = "@openssl//:files",
@@ -156,13 +161,16 @@ def cpython_builds(target):
             _step("make", "make", "-j{jobs}", "build_libs"),
             _step("install", "make", "install_dev", "DESTDIR={dest}"),
         ],
-        **common
+        target = target,
+        cc_flags = cpu_flags + ["-fvisibility=hidden", "-ffunction-sections", "-fdata-sections"],
+        remove = _REMOVE,
     )
 
     deps = [":{}_{}".format(lib, target) for lib in ("zlib", "bzip2", "xz", "libffi", "sqlite", "openssl")]
     env = {
         "CPPFLAGS": "-I{deps}/include",
-        "LDFLAGS": "-L{deps}/lib",
+        # Drops what nothing reaches: hidden OpenSSL code that _ssl and _hashlib do not use.
+        "LDFLAGS": "-L{deps}/lib -Wl,--gc-sections",
         "LIBS": "-lpthread -ldl",
         "PKG_CONFIG": "false",
         "LIBFFI_CFLAGS": "-I{deps}/include",
@@ -189,6 +197,12 @@ def cpython_builds(target):
         # __DATE__ and __TIME__ (sys.version) come from SOURCE_DATE_EPOCH.
         cc_flags = cpu_flags + ["-Wno-date-time"],
         steps = [
+            # _ssl and _hashlib each link all of libcrypto statically (7 and 6 MB
+            # as extension modules); built into the interpreter, as pbs does, they
+            # share one copy. makesetup takes Setup.local first, and its first
+            # rule for a module wins over Setup.stdlib's shared one.
+            _step("build _ssl and _hashlib in", "sh", "-c",
+                  "printf '*static*\\n_ssl _ssl.c\\n_hashlib _hashopenssl.c\\n' > Modules/Setup.local"),
             _step(
                 "configure",
                 "./configure",
