@@ -88,7 +88,7 @@ def test_a_packages_test_suite_is_left_out(tmp_path):
     whl = make_wheel(tmp_path, "web", files={
         "web/__init__.py": b"", "web/testing.py": b"HELPER = 1\n",
         "web/test/__init__.py": b"", "web/test/test_web.py": b"def test(): pass\n",
-        "web/sub/tests/data.json": b"{}", "web.data/platlib/web/test/extra.py": b""})
+        "web/sub/tests/data.json": b"{}", "web-1.0.data/platlib/web/test/extra.py": b""})
     proc = install(tmp_path, [whl])
     assert proc.returncode == 0, proc.stderr
     site = tmp_path / "out" / SITE
