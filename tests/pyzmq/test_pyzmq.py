@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from dynsym import dynamic_symbols, exported
 from support import image
-from support.elf import is_elf, read_elf
+from support.elf import dynamic_symbols, exported, is_elf, read_elf
 
 ARCH = os.environ["ARCH"]
 MUSL = "musl" in os.environ["IMAGE"]
