@@ -193,14 +193,17 @@ def _fetch_one(deb: Deb, dest: Path, mirror: str | None, local: Path | None) -> 
         partial.unlink(missing_ok=True)
 
 
-def fetch(debs: tuple[Deb, ...], dest: Path, mirror: str | None, local: Path | None,
-          log: Callable[[str], None]) -> list[Path]:
+def fetch(debs: tuple[Deb, ...], dest: Path, mirror_of: Callable[[], str | None],
+          local: Path | None, log: Callable[[str], None]) -> list[Path]:
     """Every pinned .deb in `dest`, checked against its sha256; one error names what failed.
 
     Files already in `dest` with the right hash are kept; the rest come from `local`
-    (a directory of .deb files, flat or in pool/ layout) or the mirror.
+    (a directory of .deb files, flat or in pool/ layout) or the mirror, which
+    `mirror_of` names only when a file must come from it (so a machine with every
+    file at hand needs no mirror configured).
     """
     todo = [d for d in debs if not ((dest / d.basename).is_file())]
+    mirror = mirror_of() if [d for d in todo if _local_copy(d, local) is None] else None
     if todo:
         total = sum(d.size for d in todo)
         where = f"{local}" + (" and the Debian mirror" if mirror else "") if local else "the Debian mirror"

@@ -151,7 +151,7 @@ def _provision(spec: RootSpec, debs: tuple[sid_lock.Deb, ...], root: Path, deb_d
           f"minute, {diagnose.ROOT_BYTES / 1e9:.1f} GB).", file=sys.stderr)
     try:
         scratch.mkdir(mode=0o700)
-        files = sid_lock.fetch(debs, deb_dir, _mirror_or_none(), _local_debs(),
+        files = sid_lock.fetch(debs, deb_dir, _mirror_or_none, _local_debs(),
                                log=lambda m: print(m, file=sys.stderr))
         source = sid_lock.write_repo(scratch / "repo", debs, files)
         _mmdebstrap(spec, source, partial, scratch, lock_fd)
