@@ -12,15 +12,17 @@ from bazel_wrapper import debfile, lock_sid_root, sid_lock, sid_root
 from bazel_wrapper.errors import WrapperError
 
 
-def test_the_committed_lock_pins_the_spec_for_amd64():
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_the_committed_lock_pins_the_spec(arch):
     spec, lock = sid_root.load_spec(), sid_lock.load()
     assert lock.spec_key == spec.key(), "sid_root.json changed: run tools/lock_sid_root"
-    by_name = {d.package: d for d in lock.debs("amd64")}
+    by_name = {d.package: d for d in lock.debs(arch)}
     for name, version in spec.pinned.items():
         assert by_name[name].version == version
     assert set(spec.unpinned) <= set(by_name)
     assert {"apt", "dpkg", "libc6", "bash"} <= set(by_name)  # the Essential set and apt
-    assert len({d.basename for d in lock.debs("amd64")}) == len(by_name)
+    assert {d.architecture for d in lock.debs(arch)} <= {arch, "all"}
+    assert len({d.basename for d in lock.debs(arch)}) == len(by_name)
 
 
 def test_the_lock_renders_sorted_and_loads_back(tmp_path, monkeypatch):
