@@ -65,10 +65,12 @@ def load_spec(path: Path = SPEC_PATH) -> RootSpec:
 
 def cache_dir() -> Path:
     """Where roots, Bazel's output and the offline mirror live (never the repo)."""
+    # Absolute but not resolved: a symlink in the path is checked as a link (trust.py),
+    # so one planted by another user is refused rather than silently followed.
     if os.environ.get("KRUNNER_CACHE"):
-        return Path(os.environ["KRUNNER_CACHE"]).resolve()
+        return Path(os.path.abspath(os.environ["KRUNNER_CACHE"]))
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base).resolve() / "krunner-bazel"
+    return Path(os.path.abspath(base)) / "krunner-bazel"
 
 
 def _ready(root: Path) -> bool:
@@ -98,6 +100,7 @@ def ensure_root(spec: RootSpec, cache: Path) -> Path:
     Refuses a cache or root that another user could have written (trust.py), and
     brings the root's copy of the host's CAs up to date (ca_trust.py).
     """
+    trust.mask_group_writes()  # what is made here must pass _ready's check next time
     trust.private_dir(cache, "cache directory")
     roots = trust.private_dir(cache / "roots", "sid roots directory")
     root = roots / spec.key()
@@ -137,6 +140,7 @@ def _provision(spec: RootSpec, root: Path, lock_fd: int) -> None:
         digest = manifest.record(partial)
         (partial / READY_MARKER).write_text(json.dumps(
             {"spec": dataclasses.asdict(spec), "manifest_sha256": digest}, indent=1) + "\n")
+        os.chmod(partial / READY_MARKER, 0o644)  # whatever the umask: _ready checks it
         partial.rename(root)
     except BaseException:
         _remove_tree(partial)
