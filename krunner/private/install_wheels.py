@@ -73,13 +73,24 @@ class Claims:
 
     def __init__(self) -> None:
         self.owner: dict[Path, str] = {}
+        self.dirs: dict[Path, str] = {}  # directories the files claimed so far need
 
     def claim(self, path: Path, who: str) -> None:
-        """Record that `who` writes `path`; raise if another wheel (or `who`) already did."""
+        """Record that `who` writes `path`; raise if another wheel (or `who`) already did,
+        or if a claimed file stands where `path` needs a directory, or the reverse."""
         if path in self.owner:
             raise InstallError(f"{who} would install {path}, which {self.owner[path]} already "
                                "installed: two distributions ship one path; drop one from the lock")
+        if path in self.dirs:
+            raise InstallError(f"{who} would install the file {path}, a directory of what "
+                               f"{self.dirs[path]} installed")
+        for parent in path.parents:
+            if parent in self.owner:
+                raise InstallError(f"{who} would install {path} below {parent}, a file "
+                                   f"{self.owner[parent]} installed")
         self.owner[path] = who
+        for parent in path.parents:
+            self.dirs.setdefault(parent, who)
 
 
 def sha256_of(path: Path) -> str:

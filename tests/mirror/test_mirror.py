@@ -270,3 +270,14 @@ def test_a_mirror_password_is_sent_as_a_header_and_never_printed(tmp_path):
     with pytest.raises(fill.MirrorError) as err:  # unreachable now
         fill._download(url, tmp_path / "m" / "z.tar", "0" * 64, "z 1")
     assert "mirr0r-pw" not in str(err.value) and "cannot download" in str(err.value)
+
+
+@pytest.mark.parametrize("members", [
+    [("pkg/.", b"a file where the top directory is")],
+    [("pkg/a/b", b"x"), ("pkg/a", b"a file where a directory is")],
+    [("pkg/a/.", b"a file named as a directory")],
+])
+def test_trees_extraction_cannot_make_are_refused(tmp_path, members):
+    """Found by tests/fuzz: the hash listed files that extraction fails on or replaces."""
+    with pytest.raises(TreeError):
+        tree_sha256(tar_of(tmp_path / "odd.tar", members), "pkg")

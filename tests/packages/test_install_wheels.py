@@ -205,3 +205,12 @@ def test_a_bare_data_member_is_a_clear_error(tmp_path, member):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert ".data/<scheme>/" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("order", [("clash", "clash/sub.py"), ("clash/sub.py", "clash")])
+def test_a_file_where_another_member_needs_a_directory_is_a_clear_error(tmp_path, order):
+    """Found by the fuzzing test (tests/fuzz): NotADirectoryError / IsADirectoryError tracebacks."""
+    whl = make_wheel(tmp_path, "clash", files={name: b"" for name in order})
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "clash" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

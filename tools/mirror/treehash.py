@@ -57,6 +57,9 @@ def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
     try:
         with tarfile.open(archive) as tar:
             for member in tar:
+                if not member.isdir() and member.name.rstrip("/").split("/")[-1] in (".", "") \
+                        or not member.isdir() and member.name.endswith("/"):  # found by tests/fuzz
+                    raise TreeError(f"member {member.name!r} is not a directory but is named as one")
                 full = _canonical(member.name)
                 rel = _strip(member.name, strip_prefix)
                 kind = "d" if member.isdir() else "l" if member.issym() else "f"
@@ -65,12 +68,19 @@ def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
                                     "extraction would keep only the last one")
                 seen[full] = member
                 if not rel:
+                    if not member.isdir():  # found by tests/fuzz: `top/.` as a file or link
+                        raise TreeError(f"member {member.name!r} is the top directory {strip_prefix!r} "
+                                        "but not a directory")
                     continue
                 for i in range(1, rel.count("/") + 1):
                     parent = rel.rsplit("/", i)[0]
                     if kinds.get(parent) in ("f", "l"):
                         raise TreeError(f"member {member.name!r} is below {parent!r}, "
                                         "which is not a directory of the archive")
+                    kinds.setdefault(parent, "d")  # made by extraction, as a directory
+                if kinds.get(rel) == "d" and kind != "d":  # found by tests/fuzz
+                    raise TreeError(f"member {member.name!r} is a file or link where earlier "
+                                    "members need a directory")
                 kinds[rel] = kind
                 if member.issym():
                     lines[rel] = f"l {member.linkname} {rel}\n"
