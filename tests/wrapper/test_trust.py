@@ -38,7 +38,7 @@ def private_tmp(tmp_path: Path) -> Path:
 
 def plant_root(cache: Path) -> Path:
     """A finished-looking sid root whose /usr/bin/env records that it ran."""
-    root = cache / "roots" / sid_root.load_spec().key()
+    root = sid_root.root_path(cache)
     (root / "usr/bin").mkdir(parents=True)
     (root / sid_root.READY_MARKER).write_text("{}")
     env = root / "usr/bin/env"

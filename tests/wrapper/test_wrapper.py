@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bazel_wrapper import main as wrapper, namespace, network, sid_root
+from bazel_wrapper import main as wrapper, namespace, network, sid_lock, sid_root
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
@@ -103,7 +103,7 @@ def test_pins_are_checked_against_dpkg_status(tmp_path):
 def test_concurrent_first_calls_provision_once(tmp_path, monkeypatch):
     calls = []
 
-    def slow_provision(spec, root, lock_fd):
+    def slow_provision(spec, debs, root, deb_dir, lock_fd):
         calls.append(root)
         time.sleep(0.5)
         root.mkdir(parents=True)
@@ -123,15 +123,17 @@ def test_concurrent_first_calls_provision_once(tmp_path, monkeypatch):
 
 
 def test_failed_provisioning_leaves_no_partial_root(tmp_path, monkeypatch):
-    def broken_mmdebstrap(spec, target, scratch, lock_fd):
+    def broken_mmdebstrap(spec, source, target, scratch, lock_fd):
         target.mkdir(parents=True)
         (target / "half").write_text("")
-        raise WrapperError("mirror went away")
+        raise WrapperError("dpkg went away")
 
     monkeypatch.setattr(sid_root, "_mmdebstrap", broken_mmdebstrap)
-    root = tmp_path / "roots" / sid_root.load_spec().key()
-    with pytest.raises(WrapperError, match="mirror went away"):
-        sid_root.ensure_root(sid_root.load_spec(), tmp_path)
+    spec = sid_root.load_spec()
+    lock = sid_lock.SidLock(spec.key(), {sid_lock.host_arch(): ()})  # nothing to fetch
+    root = sid_root.root_path(tmp_path, lock)
+    with pytest.raises(WrapperError, match="dpkg went away"):
+        sid_root.ensure_root(spec, tmp_path, lock)
     assert not root.exists() and not [p for p in sid_root.work_dirs(root) if p.exists()]
 
 

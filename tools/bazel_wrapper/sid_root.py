@@ -1,8 +1,11 @@
 """Provision the pinned Debian sid root that runs Debian's bazel-bootstrap 7.7.1.
 
 Debian's Bazel needs a newer glibc than the hosts we run on, so it lives in a sid
-root made by mmdebstrap from the machine's own Debian mirror. The root is keyed by
-a hash of `sid_root.json`, built under a lock into a `.partial` directory and
+root made by mmdebstrap. Every package of that root is pinned by sha256 in
+`sid_root.lock.json` (sid_lock.py): the .deb files are fetched and checked, and
+mmdebstrap installs from a local repository holding only them, so no Debian
+index is read and the root is a function of the lock. The root is keyed by a
+hash of the lock, built under a lock file into a `.partial` directory and
 renamed into place only when complete, so concurrent first calls wait for one
 another and a failed provisioning leaves nothing half-made behind. mmdebstrap
 runs tied to the caller (tied.py): a killed call takes its whole process tree
@@ -22,13 +25,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import ca_trust, diagnose, manifest, namespace, tied, trust
+from bazel_wrapper import ca_trust, diagnose, manifest, namespace, sid_lock, tied, trust
 from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
 
 SPEC_PATH = Path(__file__).with_name("sid_root.json")
 READY_MARKER = ".krunner-root-ready"
-DEFAULT_MAX_AGE_DAYS = 90
+# What the root's apt sources say: it was built from pinned files, not from an archive.
+SOURCES_NOTE = ("# This root was built by tools/bazel from the .deb files pinned in "
+                "tools/bazel_wrapper/sid_root.lock.json; it has no apt source.\n")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,26 +99,40 @@ def _lock(roots: Path, key: str):
     return lock
 
 
-def ensure_root(spec: RootSpec, cache: Path) -> Path:
-    """Return the ready root for `spec`, provisioning it first if needed.
+def ensure_root(spec: RootSpec, cache: Path, lock: sid_lock.SidLock | None = None) -> Path:
+    """Return the ready root for `spec`, provisioning it first from the lock if needed.
 
-    Refuses a cache or root that another user could have written (trust.py), and
-    brings the root's copy of the host's CAs up to date (ca_trust.py).
+    Refuses a cache or root that another user could have written (trust.py), a
+    lock resolved for another spec, and brings the root's copy of the host's CAs
+    up to date (ca_trust.py).
     """
     trust.mask_group_writes()  # what is made here must pass _ready's check next time
+    lock = lock if lock is not None else sid_lock.load()
+    if lock.spec_key != spec.key():
+        raise WrapperError(f"{SPEC_PATH.name} changed since {sid_lock.LOCK_PATH.name} was made: "
+                           f"run {sid_lock.LOCK_TOOL} to pin the packages of the new root")
+    debs = lock.debs(sid_lock.host_arch())
     trust.private_dir(cache, "cache directory")
     roots = trust.private_dir(cache / "roots", "sid roots directory")
-    root = roots / spec.key()
+    root = root_path(cache, lock)
+    key = root.name
     if _ready(root) and ca_trust.is_current(root):
         return root
-    with _lock(roots, spec.key()) as lock:
+    with _lock(roots, key) as lock_file:
         if not _ready(root):
-            _provision(spec, root, lock.fileno())
+            _provision(spec, debs, root, trust.private_dir(cache / "debs", "pinned .deb files"),
+                       lock_file.fileno())
         elif not ca_trust.is_current(root):
             print("tools/bazel: the host's CA certificates changed; updating the sid root's.",
                   file=sys.stderr)
             ca_trust.refresh(root, lambda argv, what: _run_in_root(root, argv, what))
     return root
+
+
+def root_path(cache: Path, lock: sid_lock.SidLock | None = None) -> Path:
+    """Where the root of this machine's architecture lives: keyed by the lock's pins."""
+    lock = lock if lock is not None else sid_lock.load()
+    return cache / "roots" / lock.root_key(sid_lock.host_arch())
 
 
 def work_dirs(root: Path) -> tuple[Path, Path]:
@@ -125,18 +144,24 @@ def work_dirs(root: Path) -> tuple[Path, Path]:
     return root.with_name(root.name + ".partial"), root.with_name(root.name + ".tmp")
 
 
-def _provision(spec: RootSpec, root: Path, lock_fd: int) -> None:
+def _provision(spec: RootSpec, debs: tuple[sid_lock.Deb, ...], root: Path, deb_dir: Path,
+               lock_fd: int) -> None:
     partial, scratch = work_dirs(root)
     for leftover in (partial, scratch, root):  # from a call that was killed
         _remove_tree(leftover)
     print(f"tools/bazel: provisioning Bazel {spec.pinned['bazel-bootstrap']} in a Debian "
-          f"{spec.suite} root at {root} (once; about a minute, "
-          f"{diagnose.ROOT_BYTES / 1e9:.1f} GB).", file=sys.stderr)
+          f"{spec.suite} root at {root} from {len(debs)} pinned packages (once; about a "
+          f"minute, {diagnose.ROOT_BYTES / 1e9:.1f} GB).", file=sys.stderr)
     try:
         scratch.mkdir(mode=0o700)
-        _mmdebstrap(spec, partial, scratch, lock_fd)
+        files = sid_lock.fetch(debs, deb_dir, _mirror_or_none, _local_debs(),
+                               log=lambda m: print(m, file=sys.stderr))
+        source = sid_lock.write_repo(scratch / "repo", debs, files)
+        _mmdebstrap(spec, source, partial, scratch, lock_fd)
+        (partial / "etc/apt/sources.list").write_text(SOURCES_NOTE)
         ca_trust.refresh(partial, lambda argv, what: _run_in_root(partial, argv, what))
         _check_pins(spec, partial)
+        _check_lock(debs, partial)
         digest = manifest.record(partial)
         (partial / READY_MARKER).write_text(json.dumps(
             {"spec": dataclasses.asdict(spec), "manifest_sha256": digest}, indent=1) + "\n")
@@ -149,25 +174,30 @@ def _provision(spec: RootSpec, root: Path, lock_fd: int) -> None:
         _remove_tree(scratch)
 
 
-def apt_options(env: dict[str, str]) -> list[str]:
-    """mmdebstrap's --aptopt values: check the index's Valid-Until, with a bounded grace.
-
-    A mirror that is a snapshot serves an index past its Valid-Until. Turning the
-    check off would accept any old, validly signed index, so an index is accepted
-    until KRUNNER_APT_MAX_AGE_DAYS (default 90) days after its Date, and no longer.
-    """
-    raw = env.get("KRUNNER_APT_MAX_AGE_DAYS", str(DEFAULT_MAX_AGE_DAYS))
+def _mirror_or_none() -> str | None:
+    """The Debian mirror to fetch pinned files from; None when only KRUNNER_SID_DEBS may serve."""
     try:
-        days = int(raw)
-        if days < 0:
-            raise ValueError
-    except ValueError:
-        raise WrapperError(f"KRUNNER_APT_MAX_AGE_DAYS={raw!r} is not a number of days; "
-                           f"unset it for the default ({DEFAULT_MAX_AGE_DAYS})") from None
-    return ['Acquire::Check-Valid-Until "true"', f'Acquire::Min-ValidTime "{days * 86400}"']
+        return debian_mirror()
+    except NoDebianMirror as err:
+        if _local_debs() is None:
+            raise WrapperError(f"{err}, or set {sid_lock.DEBS_ENV} to a directory of the pinned "
+                               ".deb files") from err
+        return None
 
 
-def _mmdebstrap(spec: RootSpec, target: Path, scratch: Path, lock_fd: int) -> None:
+def _local_debs() -> Path | None:
+    """KRUNNER_SID_DEBS: a directory of .deb files (flat, or a mirror's pool/ tree)."""
+    value = os.environ.get(sid_lock.DEBS_ENV)
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        raise WrapperError(f"{sid_lock.DEBS_ENV}={value} is not a directory: point it at a "
+                           "directory of the pinned .deb files, or unset it")
+    return path
+
+
+def _mmdebstrap(spec: RootSpec, source: str, target: Path, scratch: Path, lock_fd: int) -> None:
     exe = shutil.which("mmdebstrap")
     if exe is None:
         if os.geteuid() != 0:
@@ -179,22 +209,17 @@ def _mmdebstrap(spec: RootSpec, target: Path, scratch: Path, lock_fd: int) -> No
             _run(cmd, "installing mmdebstrap")
         exe = shutil.which("mmdebstrap") or "mmdebstrap"
     privileged = os.geteuid() == 0
-    try:
-        mirror = debian_mirror()
-    except NoDebianMirror as err:
-        raise WrapperError(str(err)) from err
     # Unprivileged mmdebstrap writes subuid-owned files; a tarball extracted by the
     # caller gives a root the caller owns and its user namespace maps to 0.
     output = str(target) if privileged else str(scratch / "root.tar")
     cmd = [exe, f"--mode={'root' if privileged else 'unshare'}", f"--variant={spec.variant}",
-           *[f"--aptopt={o}" for o in apt_options(dict(os.environ))],
-           f"--include={spec.include()}", "--quiet", spec.suite, output, mirror]
+           f"--include={spec.include()}", "--quiet", spec.suite, output, source]
     # TMPDIR: mmdebstrap's own scratch files go under the cache too, never /tmp.
     proc = tied.run(["env", f"TMPDIR={scratch}", *cmd], keep_fds=(lock_fd,))
     if proc.returncode != 0:
         raise WrapperError(diagnose.explain(
-            proc.returncode, proc.stdout, spec_path=SPEC_PATH, suite=spec.suite,
-            disk=target.parent, mirror=mirror, privileged=privileged))
+            proc.returncode, proc.stdout, lock_path=sid_lock.LOCK_PATH, suite=spec.suite,
+            disk=target.parent, privileged=privileged))
     if not privileged:
         target.mkdir(parents=True)
         _run(["tar", "-xf", output, "-C", str(target), "--no-same-owner", "--exclude=./dev/*"],
@@ -211,6 +236,18 @@ def _check_pins(spec: RootSpec, root: Path) -> None:
     if wrong:
         lines = ", ".join(f"{n}: pinned {want}, got {got}" for n, (want, got) in sorted(wrong.items()))
         raise WrapperError(f"the sid root does not match {SPEC_PATH}: {lines}")
+
+
+def _check_lock(debs: tuple[sid_lock.Deb, ...], root: Path) -> None:
+    """The root must hold exactly the locked packages: then its manifest is the lock's."""
+    installed = {(n, v, a) for n, (v, a) in manifest.installed(root).items()}
+    locked = {(d.package, d.version, d.architecture) for d in debs}
+    if installed != locked:
+        extra = sorted(f"{n} {v}" for n, v, _ in installed - locked)
+        unused = sorted(f"{n} {v}" for n, v, _ in locked - installed)
+        raise WrapperError(f"the sid root does not match {sid_lock.LOCK_PATH.name} (installed but "
+                           f"not pinned: {extra or 'none'}; pinned but not installed: "
+                           f"{unused or 'none'}): run {sid_lock.LOCK_TOOL}")
 
 
 def _run(cmd: list[str], what: str) -> None:
