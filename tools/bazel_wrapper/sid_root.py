@@ -215,7 +215,17 @@ def _mmdebstrap(spec: RootSpec, source: str, target: Path, scratch: Path, lock_f
     cmd = [exe, f"--mode={'root' if privileged else 'unshare'}", f"--variant={spec.variant}",
            f"--include={spec.include()}", "--quiet", spec.suite, output, source]
     # TMPDIR: mmdebstrap's own scratch files go under the cache too, never /tmp.
-    proc = tied.run(["env", f"TMPDIR={scratch}", *cmd], keep_fds=(lock_fd,))
+    tmpdir = scratch
+    if not privileged:
+        # Unshared, mmdebstrap works as the first subuid, not as the caller: it must
+        # traverse the scratch directory (to read the local repository) and create its
+        # own directories in TMPDIR, which is made sticky and world-writable as /tmp
+        # is, inside a directory that others can traverse but not list.
+        os.chmod(scratch, 0o711)
+        tmpdir = scratch / "tmp"
+        tmpdir.mkdir()
+        os.chmod(tmpdir, 0o1777)
+    proc = tied.run(["env", f"TMPDIR={tmpdir}", *cmd], keep_fds=(lock_fd,))
     if proc.returncode != 0:
         raise WrapperError(diagnose.explain(
             proc.returncode, proc.stdout, lock_path=sid_lock.LOCK_PATH, suite=spec.suite,
