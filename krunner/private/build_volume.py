@@ -7,7 +7,9 @@ merged into one listing. A path may come from only one input, unless both are
 directories. The archive has sorted members, a fixed mtime, uid/gid 0 with empty
 owner names, normalised modes (0755 for directories and executables, 0644
 otherwise: see `is_executable`), symlinks kept as symlinks, and xz without timestamps. A symlink that
-points outside the root, or an absolute one, stops the build.
+points outside the root, or an absolute one, stops the build; so does one that
+leaves the root only when the volume's other links are followed (`x/y -> ..`
+and `x/z -> y/../..`), since the extracted volume follows them.
 """
 
 from __future__ import annotations
@@ -51,6 +53,49 @@ def _check_symlink(path: str, target: str, origin: str) -> None:
         raise VolumeError(f"{origin}: symlink {path} -> {target} escapes the volume root")
 
 
+MAX_LINK_HOPS = 40  # as the kernel's limit: more is a loop
+
+
+def link_escapes(links: dict[str, str], path: str) -> bool:
+    """Whether following the link `path` leaves the root, with every link on the way followed.
+
+    `links` maps each symlink of the tree (relative path) to its target. Resolves
+    as the kernel would after extraction: a `..` after a link goes up from where
+    the link points, not from where it stands. A loop counts as escaping.
+    """
+    stack = path.split("/")[:-1]
+    todo = links[path].split("/")
+    hops = 0
+    while todo:
+        part = todo.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not stack:
+                return True
+            stack.pop()
+            continue
+        stack.append(part)
+        current = "/".join(stack)
+        if current in links:
+            hops += 1
+            target = links[current]
+            if hops > MAX_LINK_HOPS or target.startswith("/"):
+                return True
+            stack.pop()
+            todo = target.split("/") + todo
+    return False
+
+
+def check_links(entries: dict[str, Entry]) -> None:
+    """Refuse a symlink that leaves the root once the volume's links are followed."""
+    links = {p: e.target for p, e in entries.items() if e.kind == "symlink"}
+    for path in sorted(links):
+        if link_escapes(links, path):
+            raise VolumeError(f"{entries[path].origin}: symlink {path} -> {links[path]} leaves the "
+                              "volume root (or loops) once the volume's other links are followed")
+
+
 def _add(entries: dict[str, Entry], path: str, entry: Entry) -> None:
     parts = path.split("/")
     if not path or path.startswith("/") or ".." in parts or "" in parts:
@@ -88,18 +133,34 @@ def is_executable(path: str, rel: str, mode: int) -> bool:
     return False
 
 
-def _unstage(path: str, rel: str) -> tuple[str, os.stat_result]:
+def staged_tail(root: Path) -> str | None:
+    """The part of a tree's path that its staged links end in, or None if not staged.
+
+    Bazel's output tree is `.../execroot/<repo>/bazel-out/<config>/bin/<package>/<tree>`,
+    in the sandbox and in the real execroot alike: from `bazel-out` on, both agree.
+    """
+    parts = os.path.abspath(root).split("/")
+    if "bazel-out" not in parts:
+        return None
+    return "/".join(parts[len(parts) - 1 - parts[::-1].index("bazel-out"):])
+
+
+def _unstage(path: str, rel: str, tail: str | None = None) -> tuple[str, os.stat_result]:
     """See through Bazel's staging of a tree artifact input.
 
     A sandbox stages each file of an input directory as an absolute symlink to
     the same relative path in the real output tree. Follow that one hop, so a
     real file is read as a file and a symlink the tree really has (bin/python3 ->
     python3.13) stays a symlink; any other absolute symlink is the tree's own.
+    Only a link into Bazel's own copy of this very tree (`/execroot/` ...
+    `<tail>/<rel>`) is a staging: `etc/passwd -> /etc/passwd` also ends in its
+    own path, and following it would copy a host file into the volume.
     """
     st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode):
+    if stat.S_ISLNK(st.st_mode) and tail is not None:
         link = os.readlink(path)
-        if link.startswith("/") and link.endswith("/" + rel) and os.path.lexists(link):
+        if (link.startswith("/") and "/execroot/" in link and link.endswith(f"/{tail}/{rel}")
+                and os.path.lexists(link)):
             return link, os.lstat(link)
     return path, st
 
@@ -109,13 +170,14 @@ def add_tree(entries: dict[str, Entry], root: Path) -> None:
     origin = str(root)
     if not root.is_dir():
         raise VolumeError(f"{origin} is not a directory")
+    tail = staged_tail(root)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
         for name in dirnames + sorted(filenames):
             full = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            full, st = _unstage(full, rel)
+            full, st = _unstage(full, rel, tail)
             if stat.S_ISLNK(st.st_mode):
                 target = os.readlink(full)
                 _check_symlink(rel, target, origin)
@@ -218,6 +280,7 @@ def main(argv: list[str]) -> int:
             _add(entries, dest, Entry("file", source=src, executable=mode == "x", origin=src))
         for d in args.dir:
             _add(entries, d, Entry("dir", origin="--dir"))
+        check_links(entries)
         check_machine(entries, args.arch)
         write_volume(entries, args.out, args.xz_preset)
     except VolumeError as err:

@@ -13,6 +13,9 @@ For each wheel in the lock:
   runner imports reaches into one;
 - console scripts from entry_points.txt become launchers, and every `#!python`
   shebang becomes `#!/opt/backend.ai/bin/python3` (where the volume is mounted);
+  a script's name must be one file name and its target a dotted Python name;
+- no path is installed twice: two wheels (or one wheel's members, or a launcher)
+  that would write one path are refused, as is a malformed `.data` member;
 - INSTALLER says "krunner" and RECORD lists what was really installed.
 Then every .py is byte-compiled by the exec side's CPython 3.13 (a separate
 `--compiler`, never the target's interpreter) with unchecked-hash pycs whose
@@ -32,6 +35,7 @@ import os
 import re
 import sys
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 # pyc.py sits beside this file wherever it runs (runfiles, a test's copy); Python
@@ -58,6 +62,35 @@ if __name__ == "__main__":
 
 class InstallError(Exception):
     """A wheel that cannot be installed for this target; the message names it."""
+
+
+# A console script's target: `module.sub:attr.sub`, as the entry points spec allows.
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class Claims:
+    """Which wheel wrote each installed path: a second writer is refused by name."""
+
+    def __init__(self) -> None:
+        self.owner: dict[Path, str] = {}
+        self.dirs: dict[Path, str] = {}  # directories the files claimed so far need
+
+    def claim(self, path: Path, who: str) -> None:
+        """Record that `who` writes `path`; raise if another wheel (or `who`) already did,
+        or if a claimed file stands where `path` needs a directory, or the reverse."""
+        if path in self.owner:
+            raise InstallError(f"{who} would install {path}, which {self.owner[path]} already "
+                               "installed: two distributions ship one path; drop one from the lock")
+        if path in self.dirs:
+            raise InstallError(f"{who} would install the file {path}, a directory of what "
+                               f"{self.dirs[path]} installed")
+        for parent in path.parents:
+            if parent in self.owner:
+                raise InstallError(f"{who} would install {path} below {parent}, a file "
+                                   f"{self.owner[parent]} installed")
+        self.owner[path] = who
+        for parent in path.parents:
+            self.dirs.setdefault(parent, who)
 
 
 def sha256_of(path: Path) -> str:
@@ -105,8 +138,22 @@ def is_test_suite(rel: PurePosixPath) -> bool:
     return any(part in TEST_SUITES for part in rel.parts[1:-1])
 
 
-def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
-    """Unpack one wheel; returns its dist-info directory name (relative to site-packages)."""
+def install_wheel(whl: Path, out: Path, site: str, claims: Claims | None = None) -> list[str]:
+    """Unpack one wheel; returns its dist-info directory name (relative to site-packages).
+
+    Raises InstallError for a wheel that is not a readable zip, a member that would
+    land outside `out`, and a path `claims` says is already installed.
+    """
+    claims = claims if claims is not None else Claims()
+    try:
+        return _install_wheel(whl, out, site, claims)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError,
+            RuntimeError, UnicodeDecodeError) as err:
+        raise InstallError(f"{whl.name}: not a readable wheel ({type(err).__name__}: "
+                           f"{' '.join(str(err).split())})") from None
+
+
+def _install_wheel(whl: Path, out: Path, site: str, claims: Claims) -> list[str]:
     with zipfile.ZipFile(whl) as zf:
         names = zf.namelist()
         dist_info = sorted({n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")})
@@ -120,6 +167,9 @@ def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
             data = zf.read(info)
             executable = (info.external_attr >> 16) & 0o111
             if rel.parts[0] == data_dir:
+                if len(rel.parts) < 3:
+                    raise InstallError(f"{whl.name}: member {info.filename!r} is not a file in a "
+                                       f"{data_dir}/<scheme>/ directory")
                 kind, rest = rel.parts[1], PurePosixPath(*rel.parts[2:])
                 if kind in ("purelib", "platlib"):
                     if is_test_suite(rest):
@@ -140,6 +190,7 @@ def install_wheel(whl: Path, out: Path, site: str) -> list[str]:
                     continue
                 dest = Path(site) / rel
             target = out / dest
+            claims.claim(dest, f"{whl.name} ({info.filename})")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             target.chmod(0o755 if executable else 0o644)
@@ -162,23 +213,40 @@ def strip_shared_objects(root: Path) -> None:
                     path.write_bytes(stripped)
 
 
-def console_scripts(out: Path, site: str, dist_info: str) -> list[Path]:
-    """Write launchers for the dist's console_scripts; returns their paths."""
+def console_scripts(out: Path, site: str, dist_info: str, claims: Claims | None = None) -> list[Path]:
+    """Write launchers for the dist's console_scripts; returns their paths.
+
+    A name must be one file name (a launcher never lands outside bin/), and a
+    target a dotted Python name (it is pasted into the launcher's code).
+    """
+    claims = claims if claims is not None else Claims()
     ep = out / site / dist_info / "entry_points.txt"
     written = []
     if not ep.is_file():
         return written
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     parser.optionxform = str
-    parser.read_string(ep.read_text())
+    try:
+        parser.read_string(ep.read_text())
+    except (configparser.Error, UnicodeDecodeError) as err:
+        raise InstallError(f"{dist_info}/entry_points.txt is not readable "
+                           f"({' '.join(str(err).split())})") from None
     if not parser.has_section("console_scripts"):
         return written
     for name, spec in sorted(parser.items("console_scripts")):
         module, _, attr = spec.strip().partition(":")
         attr = attr.split("[")[0].strip()
+        module = module.strip()
+        if not name or name in (".", "..") or "/" in name or "\0" in name or name != name.strip():
+            raise InstallError(f"{dist_info}: console script name {name!r} is not a file name; "
+                               "a launcher would be written outside bin/")
+        if not DOTTED.fullmatch(module) or not DOTTED.fullmatch(attr):
+            raise InstallError(f"{dist_info}: console script {name!r} = {spec.strip()!r} is not "
+                               "`module:attr` with dotted Python names")
+        claims.claim(Path("bin") / name, f"{dist_info} (console script {name})")
         target = out / "bin" / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(LAUNCHER.format(shebang=SHEBANG, module=module.strip(),
+        target.write_text(LAUNCHER.format(shebang=SHEBANG, module=module,
                                           attr_root=attr.split(".")[0], call=attr))
         target.chmod(0o755)
         written.append(target)
@@ -222,6 +290,7 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         installed: dict[str, list[Path]] = {}
+        claims = Claims()
         for entry in lock["wheels"]:
             whl = by_name.get(entry["filename"])
             if whl is None:
@@ -242,9 +311,9 @@ def main(argv: list[str]) -> int:
                                        "tampered or a different file")
             check_tags(whl.name, lock["platform"])
             before = {f for f in args.out_dir.rglob("*") if f.is_file()}
-            (dist_info,) = install_wheel(whl, args.out_dir, site)
+            (dist_info,) = install_wheel(whl, args.out_dir, site, claims)
             strip_shared_objects(args.out_dir / site)
-            console_scripts(args.out_dir, site, dist_info)
+            console_scripts(args.out_dir, site, dist_info, claims)
             installed[dist_info] = sorted({f for f in args.out_dir.rglob("*") if f.is_file()} - before)
         failed = pyc.compile_tree(args.compiler, args.out_dir / site, f"{VOLUME}/{site}")
         for dist_info, files in installed.items():

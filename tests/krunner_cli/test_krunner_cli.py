@@ -139,3 +139,119 @@ def test_member_escaping_the_root_is_refused(tmp_path, member, kind):
     whl = make_wheel(tmp_path, "9.0.0", {}, volume=vol)
     proc = krunner("inspect", str(whl))
     assert proc.returncode == 2 and "outside the volume" in proc.stderr
+
+
+# Issue 18, findings 10 and 12.
+
+def volume_of(tmp_path: Path, members: list[tuple[str, str | bytes]]) -> Path:
+    """A volume with these members in order: bytes make a file, a str a symlink, None a dir."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, what in members:
+            info = tarfile.TarInfo(name)
+            if what is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif isinstance(what, str):
+                info.type, info.linkname = tarfile.SYMTYPE, what
+                tar.addfile(info)
+            else:
+                info.size = len(what)
+                tar.addfile(info, io.BytesIO(what))
+    vol = tmp_path / "crafted.tar.xz"
+    vol.write_bytes(lzma.compress(raw.getvalue()))
+    return vol
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    return proc.stderr
+
+
+@pytest.mark.parametrize("members,words", [
+    ([("x", None), ("x/y", ".."), ("x/z", "y/../..")], "outside the volume root"),
+    ([("x", None), ("x/y", ".."), ("x/y/f", b"through the link")], "below the link"),
+    ([("a", b"EVIL1"), ("./a", b"GOOD")], "appears twice"),
+])
+def test_crafted_volumes_are_refused(tmp_path, members, words):
+    whl = make_wheel(tmp_path, "9.0.0", {}, volume=volume_of(tmp_path, members))
+    assert words in one_line_error(krunner("inspect", str(whl)))
+
+
+def rewrite(whl: Path, out: Path, drop: tuple[str, ...] = (), add: dict[str, bytes] | None = None,
+            big: dict[str, int] | None = None) -> Path:
+    """A copy of `whl` without members ending in `drop`, with `add` (and `big`: that many zeros)."""
+    with zipfile.ZipFile(whl) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if not info.filename.endswith(drop) and info.filename not in (add or {}):
+                dst.writestr(info, src.read(info))
+        for name, data in (add or {}).items():
+            dst.writestr(name, data)
+        for name, size in (big or {}).items():
+            with dst.open(name, "w") as f:
+                for _ in range(size >> 20):
+                    f.write(bytes(1 << 20))
+    return out
+
+
+def dist_info(whl: Path) -> str:
+    with zipfile.ZipFile(whl) as zf:
+        return next(n.split("/")[0] for n in zf.namelist() if n.split("/")[0].endswith(".dist-info"))
+
+
+@pytest.mark.parametrize("case", ["no-metadata", "sbom-not-json", "sbom-a-list", "sbom-bad-component",
+                                  "metadata-not-utf8", "no-name", "bad-deflate"])
+def test_malformed_wheels_get_one_line_errors(tmp_path, case):
+    good = make_wheel(tmp_path, "9.0.0", BASE)
+    di = dist_info(good)
+    bad = tmp_path / "bad.whl"
+    if case == "no-metadata":
+        rewrite(good, bad, drop=("/METADATA",))
+    elif case == "sbom-not-json":
+        rewrite(good, bad, drop=(".spdx.json", ".cdx.json"), add={f"{di}/sbom.spdx.json": b"{"})
+    elif case == "sbom-a-list":
+        rewrite(good, bad, drop=(".spdx.json", ".cdx.json"), add={f"{di}/sbom.spdx.json": b"[1]"})
+    elif case == "sbom-bad-component":
+        rewrite(good, bad, drop=(".spdx.json", ".cdx.json"),
+                add={f"{di}/sbom.cdx.json": json.dumps({"components": [{"name": 3}, 7]}).encode()})
+    elif case == "metadata-not-utf8":
+        rewrite(good, bad, add={f"{di}/METADATA": b"Name: \xff\xfe\n"})
+    elif case == "no-name":
+        rewrite(good, bad, add={f"{di}/METADATA": b"Metadata-Version: 2.1\n"})
+    elif case == "bad-deflate":
+        rewrite(good, bad)
+        data = bytearray(bad.read_bytes())
+        with zipfile.ZipFile(bad) as zf:
+            info = zf.getinfo(f"{di}/WHEEL")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        data[start:start + 8] = b"\xff" * 8  # the compressed stream itself
+        bad.write_bytes(bytes(data))
+    for argv in (["inspect", str(bad)], ["inspect", "--json", str(bad)], ["compare", str(good), str(bad)]):
+        one_line_error(krunner(*argv))
+
+
+def test_a_small_wheel_with_a_huge_metadata_is_refused_before_it_is_read(tmp_path):
+    """A 200 MB METADATA packs to ~200 KB; reading it whole made inspect peak at GBs."""
+    good = make_wheel(tmp_path, "9.0.0", BASE)
+    bomb = rewrite(good, tmp_path / "bomb.whl", drop=("/METADATA",), big={f"{dist_info(good)}/METADATA": 200 << 20})
+    assert bomb.stat().st_size < 1 << 20
+    proc = subprocess.Popen([sys.executable, KRUNNER, "inspect", str(bomb)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr = proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)  # the child's own peak memory
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    peak_kib = usage.ru_maxrss
+    assert proc.returncode == 2 and "METADATA" in stderr and "Traceback" not in stderr, stderr
+    assert int(peak_kib) < 100 << 10, f"peak {int(peak_kib) >> 10} MiB"
+
+
+def test_a_zip_from_a_future_version_is_a_one_line_error(tmp_path):
+    """Found by tests/fuzz: zipfile raises NotImplementedError for extract version > 6.3."""
+    good = make_wheel(tmp_path, "9.0.0", BASE)
+    data = bytearray(good.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 6:central + 8] = (84).to_bytes(2, "little")  # version needed to extract: 8.4
+    bad = tmp_path / "future.whl"
+    bad.write_bytes(bytes(data))
+    assert "not a readable zip" in one_line_error(krunner("inspect", str(bad)))

@@ -117,3 +117,55 @@ def test_a_path_from_two_inputs_is_refused(tmp_path, inputs):
 def test_escaping_destination_is_refused(tmp_path, inputs):
     proc = build(tmp_path / "v.tar.xz", "--file", f"{inputs[2]}=../ttyd")
     assert proc.returncode == 1 and "escapes the root" in proc.stderr
+
+
+# Issue 18, finding 10.
+
+def test_a_link_that_escapes_through_another_link_is_refused(tmp_path, inputs):
+    """`x/y -> ..` and `x/z -> y/../..` each look inside, but x/z lands above the root."""
+    runtime = inputs[0]
+    (runtime / "x").mkdir()
+    os.symlink("..", runtime / "x/y")
+    os.symlink("y/../..", runtime / "x/z")
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs))
+    assert proc.returncode == 1 and "x/z" in proc.stderr and "leaves the volume root" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_link_loop_is_refused(tmp_path, inputs):
+    os.symlink("b", inputs[0] / "lib/a")
+    os.symlink("a", inputs[0] / "lib/b")
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs))
+    assert proc.returncode == 1 and "loops" in proc.stderr
+
+
+def test_an_absolute_link_ending_in_its_own_path_is_not_followed_into_the_host(tmp_path, inputs):
+    """Taken for Bazel's staging, `etc/secret -> /<host>/etc/secret` copied the host file in."""
+    host = tree(tmp_path / "host", {"etc/secret": b"HOST SECRET\n"})
+    (inputs[0] / "etc").mkdir()
+    os.symlink(host / "etc/secret", inputs[0] / "etc/secret")
+    out = tmp_path / "v.tar.xz"
+    proc = build(out, *args_for(*inputs))
+    if proc.returncode == 0:
+        with tarfile.open(out) as tar:
+            member = tar.getmember("./etc/secret")
+            leaked = member.isfile() and tar.extractfile(member).read() == b"HOST SECRET\n"
+        pytest.fail(f"accepted; the host file's bytes are in the volume: {leaked}")
+    assert "absolute" in proc.stderr
+
+
+def test_bazels_staging_links_are_still_followed(tmp_path):
+    """A sandboxed tree input: each file an absolute link into the execroot's own copy."""
+    tail = "bazel-out/k8-opt/bin/krunner/tree"
+    real = tree(tmp_path / "output_base/execroot/_main" / tail, {"bin/python3.13": X86_ELF}, 0o755)
+    os.symlink("python3.13", real / "bin/python3")
+    staged = tmp_path / "sandbox/execroot/_main" / tail
+    (staged / "bin").mkdir(parents=True)
+    for name in ("python3.13", "python3"):
+        os.symlink(real / "bin" / name, staged / "bin" / name)
+    out = tmp_path / "v.tar.xz"
+    proc = build(out, "--tree", str(staged))
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(out) as tar:
+        assert tar.getmember("./bin/python3.13").isfile()
+        assert tar.getmember("./bin/python3").linkname == "python3.13"

@@ -195,3 +195,89 @@ def test_member_escaping_the_top_directory_is_refused(tmp_path):
         tar.addfile(info, io.BytesIO(b""))
     with pytest.raises(TreeError):
         tree_sha256(path, "t")
+
+
+def tar_of(path: Path, members: list[tuple[str, bytes]]) -> Path:
+    """A tar with exactly these (name, content) members, in this order."""
+    with tarfile.open(path, "w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_path_named_twice_is_refused(tmp_path):
+    """Issue 18, finding 5: the hash saw GOOD, extraction keeps EVIL2."""
+    clean = tar_of(tmp_path / "clean.tar", [("pkg/a", b"GOOD")])
+    evil = tar_of(tmp_path / "evil.tar", [("pkg/a", b"EVIL1"), ("./pkg/a", b"GOOD"), ("pkg/a", b"EVIL2")])
+    with tarfile.open(evil) as tar:  # what extraction leaves: the last member
+        assert tar.extractfile(tar.getmembers()[-1]).read() == b"EVIL2"
+    tree_sha256(clean, "pkg")
+    with pytest.raises(TreeError, match="second time"):
+        tree_sha256(evil, "pkg")
+    for spelling in ("pkg//a", "pkg/./a"):
+        with pytest.raises(TreeError, match="second time"):
+            tree_sha256(tar_of(tmp_path / "x.tar", [("pkg/a", b"GOOD"), (spelling, b"EVIL")]), "pkg")
+
+
+def test_a_member_below_a_symlink_of_the_archive_is_refused(tmp_path):
+    path = tmp_path / "through-link.tar"
+    with tarfile.open(path, "w") as tar:
+        link = tarfile.TarInfo("pkg/lib")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc"
+        tar.addfile(link)
+        info = tarfile.TarInfo("pkg/lib/passwd")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"root"))
+    with pytest.raises(TreeError, match="not a directory"):
+        tree_sha256(path, "pkg")
+
+
+def test_a_mirror_password_is_sent_as_a_header_and_never_printed(tmp_path):
+    """Issue 18, finding 7: the URL with `user:password@` was echoed by MirrorError."""
+    import base64
+    import http.server
+    import threading
+    payload = b"orig bytes"
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://deb:mirr0r-pw@127.0.0.1:{server.server_port}/debian/pool/x.tar"
+        target = tmp_path / "m" / "x.tar"
+        fill._download(url, target, hashlib.sha256(payload).hexdigest(), "x 1")
+        assert target.read_bytes() == payload
+        assert seen == ["Basic " + base64.b64encode(b"deb:mirr0r-pw").decode()]
+        with pytest.raises(fill.MirrorError) as err:  # wrong bytes: the URL is in the message
+            fill._download(url, tmp_path / "m" / "y.tar", "0" * 64, "y 1")
+        assert "mirr0r-pw" not in str(err.value) and "***@127.0.0.1" in str(err.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(fill.MirrorError) as err:  # unreachable now
+        fill._download(url, tmp_path / "m" / "z.tar", "0" * 64, "z 1")
+    assert "mirr0r-pw" not in str(err.value) and "cannot download" in str(err.value)
+
+
+@pytest.mark.parametrize("members", [
+    [("pkg/.", b"a file where the top directory is")],
+    [("pkg/a/b", b"x"), ("pkg/a", b"a file where a directory is")],
+    [("pkg/a/.", b"a file named as a directory")],
+])
+def test_trees_extraction_cannot_make_are_refused(tmp_path, members):
+    """Found by tests/fuzz: the hash listed files that extraction fails on or replaces."""
+    with pytest.raises(TreeError):
+        tree_sha256(tar_of(tmp_path / "odd.tar", members), "pkg")

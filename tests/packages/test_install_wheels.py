@@ -154,3 +154,63 @@ def test_built_wheel_for_a_pinned_entry_is_refused(tmp_path):
              "sha256": hashlib.sha256(whl.read_bytes()).hexdigest()}]
     proc = install(tmp_path, [], lock, built=[whl])
     assert proc.returncode == 1 and "built_from_source" in proc.stderr
+
+
+# Issue 18, findings 4 and 11.
+
+def test_a_console_script_name_that_leaves_bin_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "evil", entry_points="[console_scripts]\n../../../escaped = evil:main\n")
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "not a file name" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.rglob("escaped"))
+
+
+def test_a_console_script_target_that_is_not_a_dotted_name_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "evil",
+                     entry_points="[console_scripts]\nrun = os; import evil; x:main\n")
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "dotted Python names" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out/bin/run").exists()
+
+
+def test_two_wheels_that_ship_one_path_are_refused(tmp_path):
+    first = make_wheel(tmp_path, "first", files={"shared/mod.py": b"A = 1\n"})
+    second = make_wheel(tmp_path, "second", files={"shared/mod.py": b"A = 2\n"})
+    proc = install(tmp_path, [first, second])
+    assert proc.returncode == 1, "the second wheel silently replaced the first one's file"
+    assert "shared/mod.py" in proc.stderr and "first-1.0" in proc.stderr and "second-1.0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_two_console_scripts_of_one_name_are_refused(tmp_path):
+    first = make_wheel(tmp_path, "first", entry_points="[console_scripts]\ntool = first:main\n")
+    second = make_wheel(tmp_path, "second", entry_points="[console_scripts]\ntool = second:main\n")
+    proc = install(tmp_path, [first, second])
+    assert proc.returncode == 1 and "bin/tool" in proc.stderr, proc.stderr
+
+
+def test_a_member_named_twice_in_one_wheel_is_refused(tmp_path):
+    whl = make_wheel(tmp_path, "dup")
+    with zipfile.ZipFile(whl, "a") as zf:
+        zf.writestr("dup/__init__.py", b"VALUE = 2\n")  # zipfile warns, and writes it
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "already installed" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("member", ["bare-1.0.data", "bare-1.0.data/purelib"])
+def test_a_bare_data_member_is_a_clear_error(tmp_path, member):
+    whl = make_wheel(tmp_path, "bare", files={"bare/__init__.py": b"", member: b"x"})
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert ".data/<scheme>/" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("order", [("clash", "clash/sub.py"), ("clash/sub.py", "clash")])
+def test_a_file_where_another_member_needs_a_directory_is_a_clear_error(tmp_path, order):
+    """Found by the fuzzing test (tests/fuzz): NotADirectoryError / IsADirectoryError tracebacks."""
+    whl = make_wheel(tmp_path, "clash", files={name: b"" for name in order})
+    proc = install(tmp_path, [whl])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "clash" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

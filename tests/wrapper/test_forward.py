@@ -60,7 +60,8 @@ def test_binds_reach_the_namespace_script_as_triples(tmp_path):
                                   binds=[Path("/w"), Bind(Path("/h/.bazelrc"), Path("/root/.bazelrc"), True)],
                                   argv=["/usr/bin/bazel", "info"], env={})
     tail = cmd[cmd.index("krunner-enter") + 1:]
-    assert tail[:9] == [str(tmp_path), "/w", "/w", "/w", "rw", "/h/.bazelrc", "/root/.bazelrc", "ro", "--"]
+    assert tail[:10] == [str(tmp_path), "/w", "HOME LANG PATH USER",
+                         "/w", "/w", "rw", "/h/.bazelrc", "/root/.bazelrc", "ro", "--"]
 
 
 def test_only_variables_named_in_krunner_pass_env_reach_bazel(tmp_path):
@@ -70,9 +71,13 @@ def test_only_variables_named_in_krunner_pass_env_reach_bazel(tmp_path):
     assert passed == {"REMOTE_TOKEN": "t0k", "CRED_HELPER_CFG": "/etc/h.json"}
     cmd = namespace.enter_command(tmp_path, cwd=Path("/w"), binds=[], argv=["bazel"], env=host,
                                   extra_env=passed)
-    assert "REMOTE_TOKEN=t0k" in cmd and "CRED_HELPER_CFG=/etc/h.json" in cmd
-    assert not [a for a in cmd if a.startswith("OTHER_SECRET")]
-    assert cmd[-1] == "bazel" and not [a for a in cmd[cmd.index("-i"):] if "t0k" in a and a != "REMOTE_TOKEN=t0k"]
+    child = namespace.enter_env(host, passed)
+    assert child["REMOTE_TOKEN"] == "t0k" and child["CRED_HELPER_CFG"] == "/etc/h.json"
+    assert "OTHER_SECRET" not in child
+    keep = cmd[cmd.index("krunner-enter") + 3].split()
+    assert "REMOTE_TOKEN" in keep and "CRED_HELPER_CFG" in keep and "OTHER_SECRET" not in keep
+    # Values are never on the command line (issue 18, finding 1).
+    assert cmd[-1] == "bazel" and not [a for a in cmd if "t0k" in a or "/etc/h.json" in a]
 
 
 def test_debians_system_rc_is_mounted_without_the_deprecated_option(tmp_path):

@@ -269,3 +269,21 @@ def test_a_lock_made_for_another_spec_is_refused(fake, tmp_path):
     bumped = sid_root.RootSpec(spec.suite, spec.variant, {"bazel-bootstrap": "7.7.2"}, spec.unpinned)
     with pytest.raises(WrapperError, match="changed since sid_root.lock.json was made: run tools/lock_sid_root"):
         sid_root.ensure_root(bumped, tmp_path / "cache2", sid_lock.load(fake["lock"]))
+
+
+def test_umask_002_a_fresh_cache_provisions_and_the_second_call_accepts_the_root(fake):
+    """Issue 18, finding 3: the marker (0664) and the made directories (0775) were refused."""
+    (fake["state"] / "mode").write_text("ok")
+    fresh = fake["cache"] / "fresh" / "cache"  # nothing of it exists yet
+    for call in ("first", "second"):
+        proc = subprocess.run([sys.executable, "-c", DRIVER, str(fresh), str(fake["spec"]),
+                               str(fake["lock"])], env=fake["env"],
+                              capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: os.umask(0o002))
+        assert proc.returncode == 0, f"{call} call: {proc.stderr}"
+    root = Path(proc.stdout.strip())
+    assert (root / sid_root.READY_MARKER).stat().st_mode & 0o777 == 0o644
+    for path in (fake["cache"] / "fresh", fresh, fresh / "roots", root):
+        assert path.stat().st_mode & 0o022 == 0, path
+    calls = (fake["state"] / "calls.json").read_text().splitlines()
+    assert len(calls) == 1  # provisioned once, accepted the second time

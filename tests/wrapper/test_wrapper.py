@@ -148,12 +148,15 @@ def test_missing_user_namespaces_say_what_is_missing(monkeypatch):
 
 
 def test_enter_command_clears_the_environment_and_binds_paths(tmp_path):
+    env = {"CI": "true", "SECRET": "x"}
     cmd = namespace.enter_command(tmp_path, cwd=Path("/w"), binds=[Path("/w"), Path("/c")],
-                                  argv=["/usr/bin/bazel", "info"], env={"CI": "true", "SECRET": "x"})
+                                  argv=["/usr/bin/bazel", "info"], env=env)
     tail = cmd[cmd.index("krunner-enter") + 1:]
-    assert tail[:9] == [str(tmp_path), "/w", "/w", "/w", "rw", "/c", "/c", "rw", "--"]
-    assert "env" in tail and "-i" in tail and "CI=true" in tail
-    assert not [a for a in tail if a.startswith("SECRET")]
+    assert tail[:10] == [str(tmp_path), "/w", "CI HOME LANG PATH USER",
+                         "/w", "/w", "rw", "/c", "/c", "rw", "--"]
+    assert namespace.enter_env(env) == {"CI": "true", "PATH": namespace.ROOT_PATH, "HOME": "/root",
+                                        "LANG": "C.UTF-8", "USER": "root"}
+    assert not [a for a in cmd if "SECRET" in a or a == "x"]
     assert tail[-2:] == ["/usr/bin/bazel", "info"]
 
 

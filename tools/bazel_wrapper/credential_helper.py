@@ -3,8 +3,8 @@
 
 Bazel runs `credential_helper.py get` with `{"uri": ...}` on stdin and expects
 `{"headers": {...}}` on stdout. The answer is a Basic Authorization header built
-from the file named by KRUNNER_CREDENTIALS_FILE, given only for URIs on the host
-recorded there; for anything else, no headers.
+from the file named by KRUNNER_CREDENTIALS_FILE, given only for URIs on a host
+recorded there (each host its own); for anything else, no headers.
 """
 
 import base64
@@ -14,12 +14,14 @@ import sys
 import urllib.parse
 
 
-def headers_for(uri: str, creds: dict) -> dict:
-    """The headers to send for `uri`, given the stored credentials."""
-    if urllib.parse.urlsplit(uri).hostname != creds.get("host"):
-        return {}
-    token = base64.b64encode(f"{creds['login']}:{creds['password']}".encode()).decode()
-    return {"Authorization": [f"Basic {token}"]}
+def headers_for(uri: str, creds: dict | list) -> dict:
+    """The headers to send for `uri`, given the stored credentials (one host's, or a list)."""
+    host = urllib.parse.urlsplit(uri).hostname
+    for entry in creds if isinstance(creds, list) else [creds]:
+        if host is not None and host == entry.get("host"):
+            token = base64.b64encode(f"{entry['login']}:{entry['password']}".encode()).decode()
+            return {"Authorization": [f"Basic {token}"]}
+    return {}
 
 
 def main(argv: list[str]) -> int:

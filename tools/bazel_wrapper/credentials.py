@@ -13,48 +13,95 @@ command log and in the execution log. Instead:
   answers with the Authorization header built from that file, whose path it
   finds in `KRUNNER_CREDENTIALS_FILE` (a path, not a secret).
 
-`redact()` is used wherever an index URL is printed.
+The same holds for apt's Debian mirror when its URL carries credentials: every
+host's credentials go into the one file, and the helper answers each host with
+its own. A URL that cannot be split safely (a raw `/` in a token, so the token
+would be read as the host's path; a port that is not a number) is refused
+without echoing it. `redact()` is used wherever such a URL is printed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.parse
 from pathlib import Path
+
+from bazel_wrapper.errors import WrapperError
 
 HELPER = Path(__file__).with_name("credential_helper.py")
 ENV_VAR = "KRUNNER_CREDENTIALS_FILE"
 
 
-def split(url: str) -> tuple[str, dict | None]:
-    """(the URL without user info, {"host", "login", "password"} or None)."""
+def _hier(url: str) -> tuple[str, str, str]:
+    """(scheme, what follows `scheme://` up to any ? or #, the rest)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", "", url
+    cut = min([i for i in (rest.find("?"), rest.find("#")) if i >= 0], default=len(rest))
+    return scheme, rest[:cut], rest[cut:]
+
+
+def redact(url: str) -> str:
+    """`url` with anything before an `@` in its authority and path replaced by `***`."""
+    scheme, hier, tail = _hier(url)
+    if "@" not in hier:
+        return url
+    return f"{scheme}://***@{hier.rsplit('@', 1)[1]}{tail}"
+
+
+def split(url: str, what: str = "the package index URL") -> tuple[str, dict | None]:
+    """(the URL without user info, {"host", "login", "password"} or None).
+
+    Raises WrapperError, naming `what` and never the secret, for a URL whose user
+    info cannot be split off safely.
+    """
     parts = urllib.parse.urlsplit(url)
+    _scheme, hier, _tail = _hier(url)
+    if "@" in hier and "@" not in parts.netloc:
+        raise WrapperError(
+            f"{what} {redact(url)} has an `@` after a `/`: a token with a raw `/` would be read "
+            "as part of the host's path and reach Bazel's command line. Percent-encode the "
+            "`/` in the token as %2F.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise WrapperError(f"{what} {redact(url)}: its port is not a number from 0 to 65535; "
+                           "fix the URL") from None
     if parts.username is None and parts.password is None:
         return url, None
     netloc = parts.hostname or ""
     if ":" in netloc:  # an IPv6 literal
         netloc = f"[{netloc}]"
-    if parts.port:
-        netloc += f":{parts.port}"
+    if port:
+        netloc += f":{port}"
     bare = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return bare, {"host": parts.hostname or "",
                   "login": urllib.parse.unquote(parts.username or ""),
                   "password": urllib.parse.unquote(parts.password or "")}
 
 
-def redact(url: str) -> str:
-    """`url` with any password or token replaced by `***`, for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query,
-                                    parts.fragment))
+# A scope Bazel takes for --credential_helper: a domain name with a dot, optionally
+# `*.`-prefixed. An IP address or a dot-less name (localhost, devpi) is none.
+_SCOPE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 
 
-def write_secret(cache: Path, creds: dict) -> Path:
-    """Store `creds` readable by the caller only; returns the file's path."""
+def helper_arg(host: str) -> str:
+    """The `--credential_helper` option for credentials of `host`.
+
+    Scoped to the host where Bazel can scope to it; otherwise (an IPv6 or IPv4
+    address, a name without a dot) unscoped, since Bazel refuses such a scope and
+    every fetch would fail. Either way the helper answers only `host`'s URIs.
+    """
+    host = host.lower()
+    if _SCOPE.fullmatch(host) and not host.rsplit(".", 1)[1].isdigit():
+        return f"--credential_helper={host}={HELPER}"
+    return f"--credential_helper={HELPER}"
+
+
+def write_secret(cache: Path, creds: dict | list[dict]) -> Path:
+    """Store `creds` (one host's, or a list) readable by the caller only; returns the path."""
     directory = cache / "credentials"
     directory.mkdir(mode=0o700, exist_ok=True)
     os.chmod(directory, 0o700)  # also when an older or umask-made directory was wider
@@ -67,15 +114,26 @@ def write_secret(cache: Path, creds: dict) -> Path:
     return path
 
 
-def index_args(index_url: str, cache: Path, child_env: dict[str, str]) -> list[str]:
-    """Bazel options for the index; any credentials go to a file and the helper.
+def url_args(urls: dict[str, tuple[str, str]], cache: Path,
+             child_env: dict[str, str]) -> list[str]:
+    """`--repo_env=NAME=<bare URL>` for each NAME: (URL, what it is), credentials to the helper.
 
     Sets KRUNNER_CREDENTIALS_FILE in `child_env` (the environment Bazel will get)
-    when the URL carries credentials.
+    when any URL carries credentials.
     """
-    bare, creds = split(index_url)
-    args = [f"--repo_env=KRUNNER_PYPI_INDEX={bare}"]
-    if creds:
-        child_env[ENV_VAR] = str(write_secret(cache, creds))
-        args.append(f"--credential_helper={creds['host']}={HELPER}")
-    return args
+    args, stored, helpers = [], [], []
+    for name, (url, what) in urls.items():
+        bare, creds = split(url, what)
+        args.append(f"--repo_env={name}={bare}")
+        if creds:
+            stored.append(creds)
+            if helper_arg(creds["host"]) not in helpers:
+                helpers.append(helper_arg(creds["host"]))
+    if stored:
+        child_env[ENV_VAR] = str(write_secret(cache, stored))
+    return args + helpers
+
+
+def index_args(index_url: str, cache: Path, child_env: dict[str, str]) -> list[str]:
+    """Bazel options for the index; any credentials go to a file and the helper."""
+    return url_args({"KRUNNER_PYPI_INDEX": (index_url, "the package index URL")}, cache, child_env)

@@ -13,7 +13,10 @@ Bazel will read, and says what to mount:
 - directories Bazel keeps (caches, output bases) are mounted writable, created
   first if missing, as Bazel would;
 - the caller's `~/.bazelrc` is mounted read-only at /root/.bazelrc, where Bazel
-  inside looks for its home rc (unless `--nohome_rc`).
+  inside looks for its home rc (unless `--nohome_rc`), but only when it passes
+  the trust check (trust.py): under `sudo -E`, HOME is still the invoking
+  user's, and a rc that user can write (say with `--host_jvm_args=-javaagent:`)
+  must not configure root's Bazel. Such a rc is left out, with a warning.
 
 Host variables reach Bazel only when named in KRUNNER_PASS_ENV (a comma list),
 for credential helpers or remote caches that read them; never as options, so no
@@ -26,7 +29,11 @@ import dataclasses
 import hashlib
 import os
 import shlex
+import sys
 from pathlib import Path
+
+from bazel_wrapper import trust
+from bazel_wrapper.errors import WrapperError
 
 # Options whose value is a file Bazel reads.
 INPUT_FILES = {"bazelrc", "tls_certificate", "tls_client_certificate", "tls_client_key",
@@ -121,6 +128,24 @@ def _rc_lines(path: Path) -> list[list[str]]:
     return lines
 
 
+def trusted_home(env: dict[str, str], startup: list[str]) -> Path | None:
+    """HOME, if its `.bazelrc` may configure this Bazel; else None (with a warning).
+
+    The rc and every directory above it must be the caller's or root's and
+    writable by no one else: the check every path the wrapper runs from passes.
+    """
+    home = Path(env["HOME"]) if env.get("HOME") else None
+    if home is None or "--nohome_rc" in startup or not (home / ".bazelrc").is_file():
+        return home
+    try:
+        trust.check_path(home / ".bazelrc", "home rc file")
+    except WrapperError as err:
+        print(f"tools/bazel: warning: not reading {home / '.bazelrc'}: {err} (Under sudo, "
+              "`sudo -H` reads root's own ~/.bazelrc; or pass --nohome_rc.)", file=sys.stderr)
+        return None
+    return home
+
+
 def binds(argv: list[str], startup: list[str], workspace: Path, cwd: Path, env: dict[str, str],
           covered: list[Path]) -> list[Bind]:
     """The mounts that make the host paths named by options and rc files visible.
@@ -128,7 +153,7 @@ def binds(argv: list[str], startup: list[str], workspace: Path, cwd: Path, env: 
     `argv` is the whole command line; `covered` are directories already mounted
     at their own paths (the workspace, the cache), whose contents need nothing.
     """
-    home = Path(env["HOME"]) if env.get("HOME") else None
+    home = trusted_home(env, startup)
     named = option_paths(argv, workspace, cwd)
     for rc in rc_files(startup, workspace, home):
         for words in _rc_lines(rc):

@@ -78,16 +78,18 @@ def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
     """Flags the wrapper adds after the command: PyPI index, Debian mirror, offline mirror.
 
     The index's credentials, if any, go into a private file that a credential
-    helper reads (credentials.py), never onto the command line; `child_env` gets
-    the variables Bazel then needs.
+    helper reads (credentials.py), never onto the command line, and so do the
+    Debian mirror's; `child_env` gets the variables Bazel then needs.
     """
     if command not in FETCHING_COMMANDS:
         return []
-    args = credentials.index_args(network.pip_index_url(env), cache, child_env)
+    urls = {"KRUNNER_PYPI_INDEX": (network.pip_index_url(env), "the package index URL")}
     try:  # Debian packages for the test root filesystems come from apt's own mirror.
-        args.append(f"--repo_env=KRUNNER_DEBIAN_MIRROR={debian_mirror()}")
+        urls["KRUNNER_DEBIAN_MIRROR"] = (debian_mirror(), "apt's Debian mirror URL")
     except NoDebianMirror:
         pass
+    # A URL's credentials (the index's, or a mirror's `user:password@`) go to the helper.
+    args = credentials.url_args(urls, cache, child_env)
     if network.is_offline(LOCK, env):
         from mirror import fill  # only the offline path pays for importing it
         mirror = trust.private_dir(cache / "mirror", "offline mirror")
@@ -130,6 +132,9 @@ def debian_version_banner(root: Path) -> str:
 
 def main(argv: list[str]) -> int:
     """Entry point: returns an exit code, or replaces this process with Bazel."""
+    # Everything the wrapper makes (cache, output root, the root's marker) must pass
+    # its own trust check: under umask 002 it would be group-writable, and refused.
+    trust.mask_group_writes()
     env = dict(os.environ)
     startup, command, rest = split_args(argv)
     cache = sid_root.cache_dir()
@@ -151,7 +156,7 @@ def main(argv: list[str]) -> int:
             return 0
         extra += root_identity_args(command, manifest.digest(root)[0])
         full = startup + ([command] + extra + rest if command else [])
-        out_root.mkdir(parents=True, exist_ok=True)
+        trust.make_dirs(out_root)
         trust.check_path(out_root, "Bazel output root")
         cwd = Path.cwd()
         if not (cwd == WORKSPACE or WORKSPACE in cwd.parents):
@@ -172,7 +177,8 @@ def main(argv: list[str]) -> int:
                       f"--host_jvm_args=-Dkrunner.mounts={forward.mounts_key(binds)}"]
         cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full,
                                       env=env, extra_env=child_extra)
-        os.execvp(cmd[0], cmd)
+        # The values travel in the environment, which only this user can read.
+        os.execvpe(cmd[0], cmd, namespace.enter_env(env, child_extra))
     except WrapperError as err:
         print(f"tools/bazel: error: {err}", file=sys.stderr)
         return 2

@@ -18,12 +18,28 @@ from pathlib import Path
 
 from bazel_wrapper.errors import WrapperError
 
-# Runs as bash in the new namespace: $1 root, $2 cwd, then binds as (source, target,
-# rw|ro) triples up to "--", then argv. A file is mounted on a file, a directory on
-# a directory; read-only is best effort (a user namespace may refuse the remount).
+ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# The end of the enter script: only the variables named in $keep (a space-separated
+# list of names, never values) survive, over a fixed base; then argv runs. The values
+# come from the script's own environment, so no value is ever on a command line,
+# where any local user could read it in /proc/<pid>/cmdline. bash exports PWD,
+# SHLVL and _ itself; `env -u` drops them, as `env -i` did.
+_EXEC_TAIL = r"""
+for name in $(compgen -e); do
+  case " $keep " in *" $name "*) ;; *) unset "$name" 2>/dev/null || true ;; esac
+done
+export PATH=%(path)s HOME=/root LANG=C.UTF-8 USER=root
+exec env -u PWD -u OLDPWD -u SHLVL -u _ "$@"
+""" % {"path": ROOT_PATH}
+
+# Runs as bash in the new namespace: $1 root, $2 cwd, $3 the names of the variables
+# to keep, then binds as (source, target, rw|ro) triples up to "--", then argv. A
+# file is mounted on a file, a directory on a directory; read-only is best effort
+# (a user namespace may refuse the remount).
 _ENTER_SCRIPT = r"""
 set -eu
-root=$1; cwd=$2; shift 2
+root=$1; cwd=$2; keep=$3; shift 3
 binds=()
 while [ "$1" != "--" ]; do binds+=("$1" "$2" "$3"); shift 3; done
 shift
@@ -46,15 +62,13 @@ cd "$root"
 pivot_root . .host
 umount -l /.host
 cd "$cwd"
-exec "$@"
-"""
+""" + _EXEC_TAIL
 
 # Host variables worth keeping inside; everything else is dropped for hermeticity.
 PASSTHROUGH_ENV = (
     "CI", "TERM", "COLUMNS", "http_proxy", "https_proxy", "no_proxy",
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
 )
-ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def check_support() -> None:
@@ -89,17 +103,27 @@ def enter_command(root: Path, cwd: Path, binds: list, argv: list[str],
     """The host command line that runs `argv` in `root` with a cleared environment.
 
     `binds` are paths mounted writable at their own paths, or forward.Bind values
-    (source, target inside, read-only or not).
+    (source, target inside, read-only or not). The command line names the
+    variables the command gets, never their values: run it with
+    `enter_env(env, extra_env)` as its environment (a proxy URL with a password,
+    or a secret named in KRUNNER_PASS_ENV, must not be readable by other users in
+    /proc/<pid>/cmdline). Run with another environment, it still gets only the
+    fixed base and the named variables that environment has.
     """
     unshare = ["unshare", "--mount", "--propagation", "private"]
     if os.geteuid() != 0:
         unshare[1:1] = ["--user", "--map-root-user"]
-    env_args = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(child_env(env, extra_env).items())]
+    keep = " ".join(sorted(child_env(env, extra_env)))
     bind_args = []
     for bind in binds:
         if isinstance(bind, Path):
             bind_args += [str(bind), str(bind), "rw"]
         else:
             bind_args += [str(bind.source), str(bind.target), "ro" if bind.read_only else "rw"]
-    return (unshare + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd)]
-            + bind_args + ["--"] + env_args + argv)
+    return (unshare + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd),
+                       keep] + bind_args + ["--"] + argv)
+
+
+def enter_env(env: dict[str, str], extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment to run `enter_command`'s command line with: the values it keeps."""
+    return child_env(env, extra_env)

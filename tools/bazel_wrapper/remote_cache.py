@@ -23,14 +23,22 @@ def args(command: str | None, env: dict[str, str]) -> list[str]:
     if not url or command not in CACHE_COMMANDS:
         return []
     parts = urlsplit(url)
+    # Nothing of the URL is echoed in these errors: what it carries may be a secret.
     if parts.scheme not in SCHEMES:
         raise WrapperError(
-            f"KRUNNER_REMOTE_CACHE={url!r}: the scheme must be one of {', '.join(sorted(SCHEMES))} "
+            f"KRUNNER_REMOTE_CACHE: the scheme must be one of {', '.join(sorted(SCHEMES))} "
             "(for example grpc://127.0.0.1:8980 or https://cache.example/krunner)")
-    if parts.username or parts.password:
+    # An `@` anywhere before the query is user info, even when a raw `/` in a token
+    # makes urlsplit read it as part of the path.
+    if parts.username or parts.password or "@" in url.split("?", 1)[0].split("#", 1)[0]:
         raise WrapperError(
             "KRUNNER_REMOTE_CACHE carries credentials (user:token@): they would show on Bazel's "
             "command line and in its logs. Set the URL without them, and give the secret to Bazel "
             "through a credential helper (--credential_helper) or a --remote_header line in "
             "user.bazelrc (README, 'A shared cache').")
+    try:
+        parts.port
+    except ValueError:
+        raise WrapperError("KRUNNER_REMOTE_CACHE: its port is not a number from 0 to 65535; "
+                           "fix the URL (for example grpc://127.0.0.1:8980)") from None
     return [f"--remote_cache={url}"]

@@ -70,10 +70,12 @@ def load_spec(path: Path = SPEC_PATH) -> RootSpec:
 
 def cache_dir() -> Path:
     """Where roots, Bazel's output and the offline mirror live (never the repo)."""
+    # Absolute but not resolved: a symlink in the path is checked as a link (trust.py),
+    # so one planted by another user is refused rather than silently followed.
     if os.environ.get("KRUNNER_CACHE"):
-        return Path(os.environ["KRUNNER_CACHE"]).resolve()
+        return Path(os.path.abspath(os.environ["KRUNNER_CACHE"]))
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base).resolve() / "krunner-bazel"
+    return Path(os.path.abspath(base)) / "krunner-bazel"
 
 
 def _ready(root: Path) -> bool:
@@ -104,6 +106,7 @@ def ensure_root(spec: RootSpec, cache: Path, lock: sid_lock.SidLock | None = Non
     lock resolved for another spec, and brings the root's copy of the host's CAs
     up to date (ca_trust.py).
     """
+    trust.mask_group_writes()  # what is made here must pass _ready's check next time
     lock = lock if lock is not None else sid_lock.load()
     if lock.spec_key != spec.key():
         raise WrapperError(f"{SPEC_PATH.name} changed since {sid_lock.LOCK_PATH.name} was made: "
@@ -162,6 +165,7 @@ def _provision(spec: RootSpec, debs: tuple[sid_lock.Deb, ...], root: Path, deb_d
         digest = manifest.record(partial)
         (partial / READY_MARKER).write_text(json.dumps(
             {"spec": dataclasses.asdict(spec), "manifest_sha256": digest}, indent=1) + "\n")
+        os.chmod(partial / READY_MARKER, 0o644)  # whatever the umask: _ready checks it
         partial.rename(root)
     except BaseException:
         _remove_tree(partial)
@@ -211,7 +215,17 @@ def _mmdebstrap(spec: RootSpec, source: str, target: Path, scratch: Path, lock_f
     cmd = [exe, f"--mode={'root' if privileged else 'unshare'}", f"--variant={spec.variant}",
            f"--include={spec.include()}", "--quiet", spec.suite, output, source]
     # TMPDIR: mmdebstrap's own scratch files go under the cache too, never /tmp.
-    proc = tied.run(["env", f"TMPDIR={scratch}", *cmd], keep_fds=(lock_fd,))
+    tmpdir = scratch
+    if not privileged:
+        # Unshared, mmdebstrap works as the first subuid, not as the caller: it must
+        # traverse the scratch directory (to read the local repository) and create its
+        # own directories in TMPDIR, which is made sticky and world-writable as /tmp
+        # is, inside a directory that others can traverse but not list.
+        os.chmod(scratch, 0o711)
+        tmpdir = scratch / "tmp"
+        tmpdir.mkdir()
+        os.chmod(tmpdir, 0o1777)
+    proc = tied.run(["env", f"TMPDIR={tmpdir}", *cmd], keep_fds=(lock_fd,))
     if proc.returncode != 0:
         raise WrapperError(diagnose.explain(
             proc.returncode, proc.stdout, lock_path=sid_lock.LOCK_PATH, suite=spec.suite,

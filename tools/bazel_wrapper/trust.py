@@ -40,11 +40,12 @@ def _problem(path: Path, st: os.stat_result, uid: int, is_target: bool) -> str |
     return None
 
 
-def check_path(path: Path, what: str, uid: int | None = None) -> None:
+def check_path(path: Path, what: str, uid: int | None = None, _depth: int = 0) -> None:
     """Raise WrapperError unless `path` and all its ancestors are the caller's or root's.
 
-    `path` must exist. Symlinks in `path` are not followed: each component is
-    checked as it is, so a link planted by someone else is refused too.
+    `path` must exist. Each component is checked as it is (lstat): a symlink must
+    itself be the caller's or root's, so a link planted by someone else is
+    refused, and then what it points to is checked the same way.
     """
     uid = os.geteuid() if uid is None else uid
     path = Path(os.path.abspath(path))
@@ -54,9 +55,16 @@ def check_path(path: Path, what: str, uid: int | None = None) -> None:
             st = os.lstat(component)
         except FileNotFoundError:
             raise WrapperError(f"{what} {path}: {component} does not exist") from None
-        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (uid, 0):
-            raise WrapperError(_message(path, component, what,
-                                        f"it is a symlink owned by {_owner_name(st.st_uid)}"))
+        if stat.S_ISLNK(st.st_mode):
+            if st.st_uid not in (uid, 0):
+                raise WrapperError(_message(path, component, what,
+                                            f"it is a symlink owned by {_owner_name(st.st_uid)}"))
+            # A link's own mode means nothing (always 0777); what it points to must pass.
+            if _depth >= 40:
+                raise WrapperError(f"{what} {path}: too many levels of symlinks at {component}")
+            target = os.path.join(os.path.dirname(component), os.readlink(component))
+            check_path(Path(target), what, uid, _depth + 1)
+            continue
         problem = _problem(component, st, uid, component == path)
         if problem:
             raise WrapperError(_message(path, component, what, problem))
@@ -72,8 +80,36 @@ def _message(path: Path, component: Path, what: str, problem: str) -> str:
             f"XDG_CACHE_HOME), or fix it ({fix}) if you are sure of what it holds.")
 
 
+def mask_group_writes() -> None:
+    """Add group and other write to the process umask (002 becomes 022).
+
+    Debian and Ubuntu give users umask 002 (each has a private group). Files
+    and directories the wrapper makes would then be group-writable, and its own
+    trust check would refuse them on the next call.
+    """
+    os.umask(os.umask(0) | 0o022)
+
+
+def make_dirs(path: Path) -> None:
+    """Create `path` and any missing parent, each mode 0755 whatever the umask.
+
+    Path.mkdir(parents=True) makes parents 0777 less the umask: 0775 under 002.
+    """
+    path = Path(os.path.abspath(path))
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o755)
+        except FileExistsError:
+            continue  # made meanwhile by a concurrent call; checked as any other
+        os.chmod(directory, 0o755)
+
+
 def private_dir(path: Path, what: str) -> Path:
     """Create `path` if needed (mode 0755 at most), then check it as `check_path` does."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o755)
+    make_dirs(path)
     check_path(path, what)
     return path

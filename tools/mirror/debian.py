@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import urllib.parse
 from pathlib import Path
 
 
 class NoDebianMirror(Exception):
     """No Debian archive is configured for apt on this machine."""
+
+
+def redact(url: str) -> str:
+    """`url` with any user info (anything before an `@` in it) replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+def with_auth(url: str) -> tuple[str, dict[str, str]]:
+    """(the URL without user info, the Basic Authorization header it asks for, if any).
+
+    A mirror URL with `user:password@` works with apt; urllib does not take user
+    info from a URL, and the URL must never be printed with it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, {}
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    bare = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    login = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
+    return bare, {"Authorization": "Basic " + base64.b64encode(login.encode()).decode()}
 
 
 def _deb822_uris(text: str) -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from mirror import marker
-from mirror.debian import debian_mirror
+from mirror.debian import debian_mirror, redact, with_auth
 from mirror.treehash import TreeError, tree_sha256
 
 
@@ -58,27 +58,30 @@ def sha256_file(path: Path) -> str:
 def _download(url: str, target: Path, sha256: str, what: str, earlier: str | None = None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    bare, headers = with_auth(url)
+    shown = redact(url)  # a mirror's password is never printed
     try:
         with os.fdopen(fd, "wb") as out:
             try:
-                with urllib.request.urlopen(url, timeout=120) as resp:
+                with urllib.request.urlopen(urllib.request.Request(bare, headers=headers),
+                                            timeout=120) as resp:
                     for chunk in iter(lambda: resp.read(1 << 20), b""):
                         out.write(chunk)
-            except (urllib.error.URLError, OSError) as err:
+            except (urllib.error.URLError, OSError, ValueError) as err:
                 raise MirrorError(
-                    f"{what}: cannot download {url} ({err}). The Debian archive must carry this "
-                    "file: check that apt's Debian mirror is reachable, or if Debian dropped this "
-                    "version, pin another (README: 'Bumping a pinned version').") from err
+                    f"{what}: cannot download {shown} ({redact(str(err))}). The Debian archive must "
+                    "carry this file: check that apt's Debian mirror is reachable, or if Debian "
+                    "dropped this version, pin another (README: 'Bumping a pinned version').") from None
         actual = sha256_file(Path(tmp))
         if actual != sha256 and actual == earlier:
             raise MirrorError(
-                f"{what}: third_party/sources.lock.json now pins sha256 {sha256}, but {url} still "
+                f"{what}: third_party/sources.lock.json now pins sha256 {sha256}, but {shown} still "
                 f"has sha256 {actual}, the bytes verified under the earlier pin. The lock changed, "
                 "not the file: if you edited the pin, restore it; to move to another file, also "
                 "change its path in the lock.")
         if actual != sha256:
             raise MirrorError(
-                f"{what}: {url} has sha256 {actual}, expected {sha256}. The mirror served other "
+                f"{what}: {shown} has sha256 {actual}, expected {sha256}. The mirror served other "
                 "bytes than were pinned; do not use it. Check the source, or re-pin deliberately "
                 "in third_party/sources.lock.json after verifying the new file.")
         os.replace(tmp, target)
