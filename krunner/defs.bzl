@@ -59,7 +59,7 @@ def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, pa
         distribution = d.distribution,
         version = d.version,
         summary = d.summary,
-        package = distro,
+        package = d.package,
         distro_key = d.distro_key,
         arch = arch,
         volume = ":" + volume,
