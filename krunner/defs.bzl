@@ -51,8 +51,13 @@ def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, pa
         name = volume,
         arch = arch,
         trees = [runtime, packages, ":" + bom],
-        files = {ttyd: "bin/ttyd:x"},
+        files = {
+            ttyd: "bin/ttyd:x",
+            "//krunner/launcher:_krunner_environ.pth": "lib/python{}/site-packages/_krunner_environ.pth".format(PYTHON_VERSION),
+        },
         empty_dirs = AGENT_MOUNT_POINTS,
+        python_launcher = "//krunner/launcher:python_launcher_" + arch,
+        python_version = PYTHON_VERSION,
     )
     krunner_wheel(
         name = "{}_wheel_{}".format(distro, arch),

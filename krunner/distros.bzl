@@ -24,11 +24,11 @@ _MACOS_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
 DISTROS = {
     "static_gnu": struct(
         distribution = "backend.ai-krunner-static-gnu",
-        version = "4.5.0",
+        version = "4.6.0",
         summary = "Backend.AI kernel runner volume for glibc-based images",
         package = "static_gnu",
         distro_key = "static-gnu",
-        volume_version = 17,
+        volume_version = 18,
         musllinux = "musllinux_1_1",
     ),
     "alpine": struct(

@@ -117,3 +117,28 @@ def test_a_path_from_two_inputs_is_refused(tmp_path, inputs):
 def test_escaping_destination_is_refused(tmp_path, inputs):
     proc = build(tmp_path / "v.tar.xz", "--file", f"{inputs[2]}=../ttyd")
     assert proc.returncode == 1 and "escapes the root" in proc.stderr
+
+
+def test_launcher_replaces_the_interpreter_links(tmp_path, inputs):
+    runtime, packages, ttyd = inputs
+    os.symlink("python3", runtime / "bin/python")
+    launcher = tree(tmp_path / "l", {"launcher": X86_ELF + b"launcher"}) / "launcher"
+    out = tmp_path / "v.tar.xz"
+    proc = build(out, *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13")
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(out) as tar:
+        by_name = {m.name[2:]: m for m in tar.getmembers()}
+        for name in ("bin/python", "bin/python3"):
+            assert by_name[name].isfile() and by_name[name].mode == 0o755, name
+            assert tar.extractfile(by_name[name]).read() == X86_ELF + b"launcher"
+        assert tar.extractfile(by_name["bin/python3.13"]).read() == X86_ELF  # the interpreter stays
+
+
+def test_launcher_without_its_interpreter_is_refused(tmp_path, inputs):
+    runtime, packages, ttyd = inputs
+    os.symlink("python3", runtime / "bin/python")
+    launcher = tree(tmp_path / "l", {"launcher": X86_ELF}) / "launcher"
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.14")
+    assert proc.returncode == 1
+    assert "the launcher runs bin/python3.14, which no tree provides as a file" in proc.stderr
+    assert "Traceback" not in proc.stderr
