@@ -64,6 +64,9 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
         assert re.search(rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux_2_\d+_{arch})*\.whl$",
                          wheel["filename"]), wheel["filename"]
         assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
+    elif wheel.get("target_arch"):  # test data for one volume architecture (backend.ai-kernel-binary)
+        assert re.search(rf"-py3-none-manylinux2014_{wheel['target_arch']}\.", wheel["filename"]), wheel["filename"]
+        assert wheel.get("why"), "a target-architecture wheel says why"
     else:
         assert wheel["filename"].endswith("-py3-none-any.whl"), "tool wheels must be pure Python"
     assert f"-{wheel['version']}-" in wheel["filename"]
