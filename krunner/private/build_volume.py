@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import filecmp
 import io
 import lzma
 import os
@@ -136,7 +137,7 @@ LAUNCHED_NAMES = ("bin/python", "bin/python3")
 def replace_with_launcher(entries: dict[str, Entry], spec: str) -> None:
     """bin/python and bin/python3 become the launcher (krunner/launcher), which runs bin/INTERPRETER.
 
-    Only links to the interpreter are replaced, and the interpreter must be a
+    Only links to the interpreter (or copies of it) are replaced, and the interpreter must be a
     file of the volume: a launcher with nothing to run would fail in every image.
     """
     src, _, interpreter = spec.partition("=")
@@ -147,10 +148,13 @@ def replace_with_launcher(entries: dict[str, Entry], spec: str) -> None:
         raise VolumeError(f"the launcher runs bin/{interpreter}, which no tree provides as a file")
     for name in LAUNCHED_NAMES:
         old = entries.get(name)
-        if old is None or old.kind != "symlink" or posixpath.basename(
-                posixpath.normpath(posixpath.join("bin", old.target))) not in (interpreter, "python3"):
-            raise VolumeError(f"{name} should be a link to {interpreter} for the launcher to replace, "
-                              f"got {old.kind if old else 'nothing'}")
+        # A link to the interpreter, or (when Bazel's cache materialised the tree's links) a copy of it.
+        is_link = old is not None and old.kind == "symlink" and posixpath.basename(
+            posixpath.normpath(posixpath.join("bin", old.target))) in (interpreter, "python3")
+        is_copy = old is not None and old.kind == "file" and filecmp.cmp(old.source, real.source, shallow=False)
+        if not (is_link or is_copy):
+            raise VolumeError(f"{name} should be a link to (or a copy of) bin/{interpreter} for the launcher "
+                              f"to replace, got {old.kind if old else 'nothing'}")
         entries[name] = Entry("file", source=src, executable=True, origin=src)
 
 
