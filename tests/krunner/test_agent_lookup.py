@@ -13,6 +13,7 @@ import functools
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -29,7 +30,20 @@ PROBE = RUNFILES / os.environ["AGENT_CODE"]
 VOLUME_VERSIONS = dict(item.split("=") for item in os.environ["VOLUME_VERSIONS"].split())
 PYTHON_VERSION = os.environ["PYTHON_VERSION"]
 # pkg_resources for the 23.9 agent, from the pinned setuptools (found, not imported).
-SETUPTOOLS_PATH = str(Path(importlib.util.find_spec("pkg_resources").origin).parent.parent)
+SETUPTOOLS_REPO = Path(importlib.util.find_spec("pkg_resources").origin).parent.parent
+
+
+@pytest.fixture(scope="module")
+def setuptools_path(tmp_path_factory) -> str:
+    """A copy of the setuptools repo with the one file runfiles leave out: Bazel drops names with spaces,
+    and pkg_resources' vendored jaraco.text reads its sample `Lorem ipsum.txt` when imported."""
+    dest = tmp_path_factory.mktemp("setuptools")
+    for name in ("pkg_resources", "setuptools"):
+        shutil.copytree(SETUPTOOLS_REPO / name, dest / name, symlinks=False)
+    lorem = dest / "setuptools/_vendor/jaraco/text/Lorem ipsum.txt"
+    if not lorem.exists():
+        lorem.write_text("Lorem ipsum dolor sit amet.\n")
+    return str(dest)
 
 # Image base-distro labels and the key match_distro_data must pick for them.
 IMAGES = {"ubuntu22.04": "static-gnu", "centos7.6": "static-gnu", "alpine3.21": "static-musl"}
@@ -65,9 +79,9 @@ def site(request, tmp_path_factory):
 
 
 @pytest.mark.parametrize("agent", sorted(AGENTS))
-def test_agent_finds_volumes_and_python(site, agent):
+def test_agent_finds_volumes_and_python(site, agent, setuptools_path):
     arch, target = site
-    env = {"PYTHONPATH": os.pathsep.join([str(target), SETUPTOOLS_PATH]), "PATH": "/usr/bin:/bin",
+    env = {"PYTHONPATH": os.pathsep.join([str(target), setuptools_path]), "PATH": "/usr/bin:/bin",
            "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning"}
     proc = subprocess.run([sys.executable, str(PROBE), str(AGENTS[agent]), arch, *IMAGES],
                           env=env, capture_output=True, text=True)
