@@ -1,6 +1,7 @@
 """Public API of //krunner: volumes and wheels (implementation in private/)."""
 
 load("//krunner:distros.bzl", "DISTROS", "PYTHON_VERSION", "platform_tags")
+load("//krunner/launcher:stubs.bzl", "GLIBC_STUBS", "GLIBC_STUBS_DIR")
 load("//krunner/private:bom.bzl", _krunner_bom = "krunner_bom")
 load("//krunner/private:volume.bzl", _krunner_volume = "krunner_volume")
 load("//krunner/private:wheel.bzl", _krunner_wheel = "krunner_wheel")
@@ -47,19 +48,31 @@ def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, pa
         archives = components,
         linked = {"@libzmq//:PROVENANCE.json": "libzmq"},
     )
+    files = {
+        ttyd: "bin/ttyd:x",
+        "//krunner/launcher:_krunner_environ.pth": "lib/python{}/site-packages/_krunner_environ.pth".format(PYTHON_VERSION),
+    }
+    if distro == "static_gnu":
+        # for trimmed glibc >= 2.34 images, loaded only by the launcher (python_launcher.c)
+        files.update({
+            "//krunner/launcher:{}_{}".format(soname, arch): "{}/{}".format(GLIBC_STUBS_DIR, soname)
+            for soname in GLIBC_STUBS
+        })
     krunner_volume(
         name = volume,
         arch = arch,
         trees = [runtime, packages, ":" + bom],
-        files = {ttyd: "bin/ttyd:x"},
+        files = files,
         empty_dirs = AGENT_MOUNT_POINTS,
+        python_launcher = "//krunner/launcher:python_launcher_" + arch,
+        python_version = PYTHON_VERSION,
     )
     krunner_wheel(
         name = "{}_wheel_{}".format(distro, arch),
         distribution = d.distribution,
         version = d.version,
         summary = d.summary,
-        package = distro,
+        package = d.package,
         distro_key = d.distro_key,
         arch = arch,
         volume = ":" + volume,

@@ -53,8 +53,9 @@ def _tool_wheels_impl(mctx):
     _only_root(mctx, "tool_wheels")
     lock = json.decode(mctx.read(Label("//third_party/python:tool_wheels.lock.json")))
     for entry in lock["wheels"]:
+        # `repo` names the repository where one project is pinned at two versions.
         pypi_wheel(
-            name = "pypi_" + entry["project"].lower().replace("-", "_").replace(".", "_"),
+            name = "pypi_" + entry.get("repo", entry["project"].lower().replace("-", "_").replace(".", "_")),
             project = entry["project"],
             version = entry["version"],
             filename = entry["filename"],

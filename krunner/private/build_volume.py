@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import filecmp
 import io
 import lzma
 import os
@@ -192,6 +193,33 @@ def add_tree(entries: dict[str, Entry], root: Path) -> None:
                 raise VolumeError(f"{origin}: {rel} is neither file, directory nor symlink")
 
 
+LAUNCHED_NAMES = ("bin/python", "bin/python3")
+
+
+def replace_with_launcher(entries: dict[str, Entry], spec: str) -> None:
+    """bin/python and bin/python3 become the launcher (krunner/launcher), which runs bin/INTERPRETER.
+
+    Only links to the interpreter (or copies of it) are replaced, and the interpreter must be a
+    file of the volume: a launcher with nothing to run would fail in every image.
+    """
+    src, _, interpreter = spec.partition("=")
+    if not os.path.isfile(src) or not interpreter:
+        raise VolumeError(f"--python-launcher {spec!r}: want SRC=INTERPRETER with SRC a file")
+    real = entries.get(f"bin/{interpreter}")
+    if real is None or real.kind != "file":
+        raise VolumeError(f"the launcher runs bin/{interpreter}, which no tree provides as a file")
+    for name in LAUNCHED_NAMES:
+        old = entries.get(name)
+        # A link to the interpreter, or (when Bazel's cache materialised the tree's links) a copy of it.
+        is_link = old is not None and old.kind == "symlink" and posixpath.basename(
+            posixpath.normpath(posixpath.join("bin", old.target))) in (interpreter, "python3")
+        is_copy = old is not None and old.kind == "file" and filecmp.cmp(old.source, real.source, shallow=False)
+        if not (is_link or is_copy):
+            raise VolumeError(f"{name} should be a link to (or a copy of) bin/{interpreter} for the launcher "
+                              f"to replace, got {old.kind if old else 'nothing'}")
+        entries[name] = Entry("file", source=src, executable=True, origin=src)
+
+
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
 
 
@@ -264,6 +292,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--file", action="append", default=[], metavar="SRC=DEST[:MODE]",
                         help="a single file at DEST; MODE 'x' makes it executable")
     parser.add_argument("--dir", action="append", default=[], help="an empty directory to create")
+    parser.add_argument("--python-launcher", metavar="SRC=INTERPRETER",
+                        help="a launcher that becomes bin/python and bin/python3 (the tree's links to "
+                             "bin/INTERPRETER, which it runs)")
     parser.add_argument("--arch", choices=sorted(ELF_MACHINES), required=True,
                         help="the volume's architecture: every ELF inside must match")
     parser.add_argument("--xz-preset", type=int, default=6, help="xz preset level 0-9")
@@ -280,6 +311,8 @@ def main(argv: list[str]) -> int:
             _add(entries, dest, Entry("file", source=src, executable=mode == "x", origin=src))
         for d in args.dir:
             _add(entries, d, Entry("dir", origin="--dir"))
+        if args.python_launcher:
+            replace_with_launcher(entries, args.python_launcher)
         check_links(entries)
         check_machine(entries, args.arch)
         write_volume(entries, args.out, args.xz_preset)

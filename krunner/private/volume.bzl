@@ -21,6 +21,9 @@ def _krunner_volume_impl(ctx):
         inputs.append(f[0])
     for d in ctx.attr.empty_dirs:
         args.add("--dir", d)
+    if ctx.file.python_launcher:
+        args.add("--python-launcher", "{}=python{}".format(ctx.file.python_launcher.path, ctx.attr.python_version))
+        inputs.append(ctx.file.python_launcher)
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
@@ -42,6 +45,13 @@ with a fixed mtime; every ELF inside must be built for `arch`.""",
         "trees": attr.label_list(doc = "Targets whose outputs are directories laid out as the volume root (runtime, packages)."),
         "files": attr.label_keyed_string_dict(allow_files = True, doc = "Single files and their volume paths; append ':x' to the path for an executable."),
         "empty_dirs": attr.string_list(doc = "Empty directories to create (the agent's mount points)."),
+        "python_launcher": attr.label(
+            allow_single_file = True,
+            doc = "A static launcher (//krunner/launcher) that replaces the runtime's bin/python and bin/python3 " +
+                  "links and runs bin/python<python_version> with -E, so the image's PYTHON* variables " +
+                  "do not steer the interpreter.",
+        ),
+        "python_version": attr.string(doc = "X.Y of the runtime's interpreter, which python_launcher runs."),
         "xz_preset": attr.int(
             default = 9,
             values = list(range(10)),

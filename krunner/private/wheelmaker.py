@@ -47,6 +47,11 @@ def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
     """Every member of the wheel except RECORD, by archive path."""
     if args.distro_key in ("", ) or not re.fullmatch(r"[a-z0-9-]+", args.distro_key):
         raise WheelError(f"bad distro key {args.distro_key!r}")
+    if args.package != args.distro_key.replace("-", "_"):
+        # The agent's get_krunner_info reads ai.backend.krunner.<key with - as _>; any
+        # other package makes every kernel start fall over (ModuleNotFoundError).
+        raise WheelError(f"package {args.package!r} must be the distro key with '-' as '_' "
+                         f"({args.distro_key.replace('-', '_')!r}): the agent reads that package")
     if not args.volume.name.endswith(".tar.xz"):
         raise WheelError(f"{args.volume} is not a .tar.xz: the agent reads only krunner-env.*.tar.xz")
     mac_arch = {"x86_64": "x86_64", "aarch64": "arm64"}[args.arch]

@@ -65,6 +65,17 @@ def test_every_elf_is_for_the_volume_arch(root):
     assert not wrong
 
 
+def test_python_is_the_static_launcher(root):
+    # bin/python runs bin/python3.13 with -E (krunner/launcher): a static ELF, not a link
+    for name in ("bin/python", "bin/python3"):
+        path = root / name
+        assert not path.is_symlink(), f"{name} is a link: the image's PYTHON* variables would steer it"
+        info = read_elf(path)
+        assert info.static and info.machine == ARCH, name
+    assert not (root / "bin/python3.13").is_symlink()
+    assert (root / SITE / "_krunner_environ.pth").read_text().startswith("import os;")
+
+
 def test_ttyd_is_static(root):
     info = read_elf(root / "bin/ttyd")
     assert info.static and info.machine == ARCH

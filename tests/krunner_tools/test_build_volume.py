@@ -169,3 +169,40 @@ def test_bazels_staging_links_are_still_followed(tmp_path):
     with tarfile.open(out) as tar:
         assert tar.getmember("./bin/python3.13").isfile()
         assert tar.getmember("./bin/python3").linkname == "python3.13"
+
+
+def test_launcher_replaces_the_interpreter_links(tmp_path, inputs):
+    runtime, packages, ttyd = inputs
+    os.symlink("python3", runtime / "bin/python")
+    launcher = tree(tmp_path / "l", {"launcher": X86_ELF + b"launcher"}) / "launcher"
+    out = tmp_path / "v.tar.xz"
+    proc = build(out, *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13")
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(out) as tar:
+        by_name = {m.name[2:]: m for m in tar.getmembers()}
+        for name in ("bin/python", "bin/python3"):
+            assert by_name[name].isfile() and by_name[name].mode == 0o755, name
+            assert tar.extractfile(by_name[name]).read() == X86_ELF + b"launcher"
+        assert tar.extractfile(by_name["bin/python3.13"]).read() == X86_ELF  # the interpreter stays
+
+
+def test_launcher_without_its_interpreter_is_refused(tmp_path, inputs):
+    runtime, packages, ttyd = inputs
+    os.symlink("python3", runtime / "bin/python")
+    launcher = tree(tmp_path / "l", {"launcher": X86_ELF}) / "launcher"
+    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.14")
+    assert proc.returncode == 1
+    assert "the launcher runs bin/python3.14, which no tree provides as a file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_launcher_replaces_copies_of_the_interpreter_but_nothing_else(tmp_path, inputs):
+    # a tree artifact from Bazel's cache has its links materialised as copies
+    runtime, packages, ttyd = inputs
+    os.unlink(runtime / "bin/python3")
+    tree(runtime, {"bin/python3": X86_ELF, "bin/python": X86_ELF}, 0o750)
+    launcher = tree(tmp_path / "l", {"launcher": X86_ELF + b"launcher"}) / "launcher"
+    assert build(tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13").returncode == 0
+    tree(runtime, {"bin/python": X86_ELF + b"something else"}, 0o750)
+    proc = build(tmp_path / "w.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13")
+    assert proc.returncode == 1 and "bin/python should be a link to (or a copy of) bin/python3.13" in proc.stderr

@@ -18,13 +18,14 @@ NAME = "backend_ai_krunner_static_gnu-9.9.9-py3-none-manylinux2014_x86_64.muslli
 TAGS = ["manylinux2014_x86_64", "musllinux_1_1_x86_64", "macosx_11_0_x86_64"]
 
 
-def make(tmp_path: Path, name: str = NAME, arch: str = "x86_64", tags=TAGS) -> subprocess.CompletedProcess:
+def make(tmp_path: Path, name: str = NAME, arch: str = "x86_64", tags=TAGS,
+         package: str = "static_gnu") -> subprocess.CompletedProcess:
     vol = tmp_path / "vol.tar.xz"
     vol.write_bytes(b"volume bytes")
     lic = tmp_path / "LICENSE.ttyd.txt"
     lic.write_text("MIT\n")
     cmd = [sys.executable, TOOL, "--out", str(tmp_path / name), "--distribution", "backend.ai-krunner-static-gnu",
-           "--version", "9.9.9", "--summary", "test", "--package", "static_gnu", "--distro-key", "static-gnu",
+           "--version", "9.9.9", "--summary", "test", "--package", package, "--distro-key", "static-gnu",
            "--arch", arch, "--volume", str(vol), "--plugin", PLUGIN, "--volume-version", "15", "--python-version", "3.13",
            "--license", f"{lic}=LICENSE.ttyd.txt"] + [a for t in tags for a in ("--platform-tag", t)]
     return subprocess.run(cmd, capture_output=True, text=True)
@@ -75,6 +76,13 @@ def test_reproducible(tmp_path):
 def test_wrong_arch_tags_are_refused(tmp_path):
     proc = make(tmp_path, arch="aarch64", name=NAME)
     assert proc.returncode == 1 and "do not match the volume's arch aarch64" in proc.stderr
+
+
+def test_package_other_than_the_distro_key_is_refused(tmp_path):
+    # upstream's alpine wheel: package `alpine`, which the agent's get_krunner_info never reads
+    proc = make(tmp_path, package="alpine")
+    assert proc.returncode == 1 and "must be the distro key with '-' as '_' ('static_gnu')" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_misnamed_output_is_refused(tmp_path):

@@ -64,6 +64,9 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
         assert re.search(rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux_2_\d+_{arch})*\.whl$",
                          wheel["filename"]), wheel["filename"]
         assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
+    elif wheel.get("target_arch"):  # test data for one volume architecture (backend.ai-kernel-binary)
+        assert re.search(rf"-py3-none-manylinux2014_{wheel['target_arch']}\.", wheel["filename"]), wheel["filename"]
+        assert wheel.get("why"), "a target-architecture wheel says why"
     else:
         # py2.py3 is pure Python too (sortedcontainers is tagged so)
         assert re.search(r"-(py3|py2\.py3)-none-any\.whl$", wheel["filename"]), \
@@ -75,8 +78,9 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
 
 
 def test_every_tool_wheel_is_a_repo_of_the_root_module():
-    names = {"pypi_" + re.sub(r"[-.]", "_", w["project"].lower()) for w in WHEELS["wheels"]}
-    assert use_repo_names("tool_wheels") == names
+    names = ["pypi_" + w.get("repo", re.sub(r"[-.]", "_", w["project"].lower())) for w in WHEELS["wheels"]]
+    assert len(names) == len(set(names)), "two entries of one project need distinct `repo` names"
+    assert use_repo_names("tool_wheels") == set(names)
 
 
 TEXTS = json.loads((RUNFILES / "krunner/licenses/debian_texts.lock.json").read_text())

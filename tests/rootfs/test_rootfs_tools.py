@@ -2,7 +2,7 @@
 
 debs.lock.json: every root is wired into MODULE.bazel, pinned completely, and
 holds what it requests and nothing it excludes (a glibc root: no libstdc++,
-no libgcc_s). pin_debs.resolve on a made-up index: alternatives, virtual
+no libgcc_s; a distroless root: its libc and nothing else). pin_debs.resolve on a made-up index: alternatives, virtual
 packages, exclusions. finish_root on a made-up tree: absolute links become
 relative, modes, links, passwd.
 """
@@ -42,6 +42,9 @@ def test_root_is_pinned_and_holds_what_it_asks_for(name, spec):
         assert p["arch"] in (spec["arch"], "all") and p["version"]
     if "_glibc_" in name:
         assert not names & {"libstdc++6", "libgcc-s1"}, "a glibc test image has only libc and a shell"
+    if "_distroless_" in name:  # Backend.AI issue 14588: only the libc, no shell, no coreutils, no ldd
+        assert names == set(spec["request"]) == {"libc6" if "_glibc_" in name else "musl"}
+        assert spec["links"] == {}, "finish_root must not add a shell to a distroless root"
 
 
 def test_resolve_follows_depends_alternatives_and_provides():

@@ -1,0 +1,98 @@
+"""Each volume in a distroless root: the libc and nothing else (Backend.AI issue 14588).
+
+No /bin/sh, no coreutils, no ldd, no package manager. Newer agents start every
+container as `/opt/backend.ai/bin/python -s /opt/kernel/entrypoint.py`, as root
+before any user exists, so the interpreter must start there as uid 0 and
+import what the runner imports. The published 23.9 runner (`app`) must start
+as uid 1000 and answer `status`; a batch `exec`, a shell command with no shell
+to run it, must come back with an error and a non-zero exit code, and leave
+the runner answering.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import runner_client
+from support import image
+
+ARCH = os.environ["ARCH"]
+RUNFILES = Path(os.environ["TEST_SRCDIR"])
+VOLUME = RUNFILES / os.environ["VOLUME"]
+ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
+KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
+HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
+SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
+START_TIMEOUT = 300 if ARCH == "aarch64" else 60
+OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
+IMPORTS = ("import asyncio, ctypes, ssl, hashlib, json, os, urllib.request, zlib, msgpack, zmq, janus, attrs, "
+           "jupyter_client; print('ok', os.getuid())")
+
+
+@pytest.fixture(scope="module")
+def volume(tmp_path_factory) -> Path:
+    return image.extract_volume(VOLUME, tmp_path_factory.mktemp("volume") / "volume")
+
+
+def test_root_is_distroless():
+    for tool in ("bin/sh", "bin/bash", "bin/ash", "bin/busybox", "bin/ls", "bin/cat", "bin/env", "bin/ldd",
+                 "usr/bin/ldd", "usr/bin/dpkg", "sbin/apk"):
+        assert not os.path.lexists(ROOT / tool), tool
+
+
+def test_interpreter_starts_as_root(volume):
+    proc = image.run(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS], arch=ARCH, uid=0,
+                     timeout=600)
+    assert (proc.returncode, proc.stdout) == (0, "ok 0\n"), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory, volume):
+    log = open(tmp_path_factory.mktemp("runner") / "runner.log", "w+b")
+    proc = image.start(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", "app"],
+                       arch=ARCH, mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")],
+                       stdout=log, stderr=log)
+    client = runner_client.RunnerClient(image.netns_of(proc))
+    try:
+        yield client, proc, log
+    finally:
+        client.close()
+        image.stop(proc)
+        log.seek(0)
+        print(f"--- runner output ---\n{log.read().decode(errors='replace')[-8000:]}")
+        log.close()
+
+
+def runner_log(log) -> str:
+    log.flush()
+    return Path(log.name).read_text(errors="replace")[-6000:]
+
+
+def status(client, proc, log) -> dict:
+    try:
+        return client.status(START_TIMEOUT, alive=lambda: proc.poll() is None)
+    except TimeoutError as e:
+        pytest.fail(f"{e}; runner {'exited ' + str(proc.returncode) if proc.poll() is not None else 'running'}, "
+                    f"its output:\n{runner_log(log)}")
+
+
+def test_runner_answers_status(runner):
+    client, proc, log = runner
+    assert isinstance(status(client, proc, log)["started_at"], float)
+
+
+def test_batch_exec_without_a_shell_returns_an_error(runner):
+    client, proc, log = runner
+    assert proc.poll() is None, runner_log(log)
+    try:
+        code, out, err, replies = client.run("exec", "echo hello", OP_TIMEOUT)
+    except TimeoutError as e:
+        pytest.fail(f"exec hung: {e}; runner output:\n{runner_log(log)}")
+    assert code != 0, (replies, runner_log(log))
+    assert "hello" not in out
+    # the runner is still there and still answers
+    assert proc.poll() is None, runner_log(log)
+    assert isinstance(status(client, proc, log)["started_at"], float)
