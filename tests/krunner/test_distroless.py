@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import runner_client
+import runner_process
 from support import image
 
 ARCH = os.environ["ARCH"]
@@ -51,32 +51,17 @@ def test_interpreter_starts_as_root(volume):
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory, volume):
-    log = open(tmp_path_factory.mktemp("runner") / "runner.log", "w+b")
-    proc = image.start(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", "app"],
-                       arch=ARCH, mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")],
-                       stdout=log, stderr=log)
-    client = runner_client.RunnerClient(image.netns_of(proc))
-    try:
-        yield client, proc, log
-    finally:
-        client.close()
-        image.stop(proc)
-        log.seek(0)
-        print(f"--- runner output ---\n{log.read().decode(errors='replace')[-8000:]}")
-        log.close()
+    with runner_process.started(ROOT, volume, "app", arch=ARCH,
+                                log_path=tmp_path_factory.mktemp("runner") / "runner.log",
+                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]) as runner:
+        yield runner
 
 
-def runner_log(log) -> str:
-    log.flush()
-    return Path(log.name).read_text(errors="replace")[-6000:]
+runner_log = runner_process.output
 
 
 def status(client, proc, log) -> dict:
-    try:
-        return client.status(START_TIMEOUT, alive=lambda: proc.poll() is None)
-    except TimeoutError as e:
-        pytest.fail(f"{e}; runner {'exited ' + str(proc.returncode) if proc.poll() is not None else 'running'}, "
-                    f"its output:\n{runner_log(log)}")
+    return runner_process.status(client, proc, log, START_TIMEOUT)
 
 
 def test_runner_answers_status(runner):

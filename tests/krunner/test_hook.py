@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import agent_code
-import runner_client
+import runner_process
 from support import image
 
 ARCH = os.environ["ARCH"]
@@ -75,33 +75,19 @@ def test_the_agent_picks_the_variant_of_the_libc():
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory, hook_dir):
     volume = image.extract_volume(VOLUME, tmp_path_factory.mktemp("volume") / "volume")
-    log = open(tmp_path_factory.mktemp("runner") / "runner.log", "w+b")
-    proc = image.start(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", "app"],
-                       arch=ARCH, env={"LD_PRELOAD": "/root/libbaihook.so"},
-                       mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers"), (hook_dir, "/root")],
-                       stdout=log, stderr=log)
-    client = runner_client.RunnerClient(image.netns_of(proc))
-    try:
-        yield client, proc, log
-    finally:
-        client.close()
-        image.stop(proc)
-        log.seek(0)
-        print(f"--- runner output ---\n{log.read().decode(errors='replace')[-8000:]}")
-        log.close()
+    with runner_process.started(ROOT, volume, "app", arch=ARCH, env={"LD_PRELOAD": "/root/libbaihook.so"},
+                                log_path=tmp_path_factory.mktemp("runner") / "runner.log",
+                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers"),
+                                        (hook_dir, "/root")]) as runner:
+        yield runner
 
 
-def runner_log(log) -> str:
-    log.flush()
-    return Path(log.name).read_text(errors="replace")[-6000:]
+runner_log = runner_process.output
 
 
 def test_runner_runs_with_the_hook(runner):
     client, proc, log = runner
-    try:
-        client.status(START_TIMEOUT, alive=lambda: proc.poll() is None)
-    except TimeoutError as e:
-        pytest.fail(f"{e}; output:\n{runner_log(log)}")
+    runner_process.status(client, proc, log, START_TIMEOUT)
     code, out, err, replies = client.run("exec", EXEC, OP_TIMEOUT)
     assert code == 0, (replies, runner_log(log))
     lines = out.splitlines()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-import runner_client
+import runner_process
 from support import image
 
 ARCH = os.environ["ARCH"]
@@ -103,34 +103,19 @@ def test_interpreter_ignores_and_passes_on(volume, image_files, names):
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory, volume, image_files):
-    log = open(tmp_path_factory.mktemp("runner") / "runner.log", "w+b")
-    proc = image.start(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", "app"],
-                       arch=ARCH, env=VARIABLES,
-                       mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers"), (image_files, "/root")],
-                       stdout=log, stderr=log)
-    client = runner_client.RunnerClient(image.netns_of(proc))
-    try:
-        yield client, proc, log
-    finally:
-        client.close()
-        image.stop(proc)
-        log.seek(0)
-        print(f"--- runner output ---\n{log.read().decode(errors='replace')[-8000:]}")
-        log.close()
+    with runner_process.started(ROOT, volume, "app", arch=ARCH, env=VARIABLES,
+                                log_path=tmp_path_factory.mktemp("runner") / "runner.log",
+                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers"),
+                                        (image_files, "/root")]) as runner:
+        yield runner
 
 
-def runner_log(log) -> str:
-    log.flush()
-    return Path(log.name).read_text(errors="replace")[-6000:]
+runner_log = runner_process.output
 
 
 def test_runner_starts_with_the_image_env(runner):
     client, proc, log = runner
-    try:
-        status = client.status(START_TIMEOUT, alive=lambda: proc.poll() is None)
-    except TimeoutError as e:
-        pytest.fail(f"{e}; runner {'exited ' + str(proc.returncode) if proc.poll() is not None else 'running'}, "
-                    f"its output:\n{runner_log(log)}")
+    status = runner_process.status(client, proc, log, START_TIMEOUT)
     assert isinstance(status["started_at"], float)
 
 

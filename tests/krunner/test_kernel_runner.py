@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-import runner_client
+import runner_process
 from support import image
 
 ARCH = os.environ["ARCH"]
@@ -49,24 +49,12 @@ EXEC = ("while read k v rest; do [ \"$k\" = Uid: ] && echo \"uid $v $rest\"; don
 def runner(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runner")
     volume = image.extract_volume(VOLUME, tmp / "volume")
-    log = open(tmp / "runner.log", "w+b")
-    proc = image.start(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", LANG],
-                       arch=ARCH, mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")],
-                       stdout=log, stderr=log)
-    client = runner_client.RunnerClient(image.netns_of(proc))
-    try:
-        yield client, proc, log
-    finally:
-        client.close()
-        image.stop(proc)
-        log.seek(0)
-        print(f"--- runner output ---\n{log.read().decode(errors='replace')[-8000:]}")
-        log.close()
+    with runner_process.started(ROOT, volume, LANG, arch=ARCH, log_path=tmp / "runner.log",
+                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]) as runner:
+        yield runner
 
 
-def runner_log(log) -> str:
-    log.flush()
-    return Path(log.name).read_text(errors="replace")[-6000:]
+runner_log = runner_process.output
 
 
 def require_running(proc, log) -> None:
@@ -76,11 +64,7 @@ def require_running(proc, log) -> None:
 
 def test_status_answers(runner):
     client, proc, log = runner
-    try:
-        status = client.status(START_TIMEOUT, alive=lambda: proc.poll() is None)
-    except TimeoutError as e:
-        pytest.fail(f"{e}; runner {'exited ' + str(proc.returncode) if proc.poll() is not None else 'running'}, "
-                    f"its output:\n{runner_log(log)}")
+    status = runner_process.status(client, proc, log, START_TIMEOUT)
     assert isinstance(status["started_at"], float)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-import runner_client
+import runner_process
 from support import image
 
 ARCH = os.environ["ARCH"]
@@ -83,25 +83,15 @@ def test_interpreter_in_the_untouched_root_loads_no_stub(volume):
     assert proc.stdout.split()[-1] == "0"
 
 
-def start_runner(root: Path, volume: Path, log_path: Path):
-    log = open(log_path, "w+b")
-    proc = image.start(root, volume, ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel", "app"],
-                       arch=ARCH, mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")],
-                       stdout=log, stderr=log)
-    return proc, log, runner_client.RunnerClient(image.netns_of(proc))
-
-
 @pytest.mark.parametrize("which", ["trimmed", "untouched"])
 def test_runner(volume, trimmed, tmp_path, which):
     if which == "trimmed" and not NEW_GLIBC:
         pytest.skip("a trimmed glibc < 2.34 image cannot run glibc 2.17 programs at all")
-    proc, log, client = start_runner(trimmed if which == "trimmed" else ROOT, volume, tmp_path / "runner.log")
-    try:
-        try:
-            client.status(START_TIMEOUT, alive=lambda: proc.poll() is None)
-        except TimeoutError as e:
-            log.flush()
-            pytest.fail(f"{e}; output:\n{Path(log.name).read_text(errors='replace')[-6000:]}")
+    with runner_process.started(trimmed if which == "trimmed" else ROOT, volume, "app", arch=ARCH,
+                                log_path=tmp_path / "runner.log",
+                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]) as runner:
+        client, proc, log = runner
+        runner_process.status(client, proc, log, START_TIMEOUT)
         code, out, err, replies = client.run("exec", EXEC, OP_TIMEOUT)
         assert code == 0, (replies, err)
         runner_maps = "runner 0" if which == "untouched" else None
@@ -111,7 +101,3 @@ def test_runner(volume, trimmed, tmp_path, which):
             assert lines[0] == runner_maps, out
         else:
             assert lines[0] != "runner 0", out
-    finally:
-        client.close()
-        image.stop(proc)
-        log.close()
