@@ -9,6 +9,7 @@ the runner stops.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,21 @@ import runner_client
 from support import image
 
 ARGV = ["/opt/backend.ai/bin/python", "-s", "-m", "ai.backend.kernel"]
+
+# What a runner test is given (image_test and its BUILD entry set these): the CPU,
+# the volume, the test image's root, and the runner's own packages, which the agent
+# bind-mounts onto the volume's empty mount points in site-packages.
+ARCH = os.environ["ARCH"]
+RUNFILES = Path(os.environ["TEST_SRCDIR"])
+VOLUME = RUNFILES / os.environ["VOLUME"]
+ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
+KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
+HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
+SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
+AGENT_MOUNTS = [(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]
+# Start-up imports the runner and starts ttyd; under qemu this takes a minute or more.
+START_TIMEOUT = 300 if ARCH == "aarch64" else 60
+OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 
 
 @contextlib.contextmanager

@@ -17,17 +17,9 @@ from pathlib import Path
 import pytest
 
 import runner_process
+from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
 
-ARCH = os.environ["ARCH"]
-RUNFILES = Path(os.environ["TEST_SRCDIR"])
-VOLUME = RUNFILES / os.environ["VOLUME"]
-ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
-HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
-SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
-START_TIMEOUT = 300 if ARCH == "aarch64" else 60
-OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 IMPORTS = ("import asyncio, ctypes, ssl, hashlib, json, os, urllib.request, zlib, msgpack, zmq, janus, attrs, "
            "jupyter_client; print('ok', os.getuid())")
 
@@ -53,7 +45,7 @@ def test_interpreter_starts_as_root(volume):
 def runner(tmp_path_factory, volume):
     with runner_process.started(ROOT, volume, "app", arch=ARCH,
                                 log_path=tmp_path_factory.mktemp("runner") / "runner.log",
-                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]) as runner:
+                                mounts=AGENT_MOUNTS) as runner:
         yield runner
 
 

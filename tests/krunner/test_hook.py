@@ -22,20 +22,12 @@ import pytest
 
 import agent_code
 import runner_process
+from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, RUNFILES, START_TIMEOUT, VOLUME
 from support import image
 
-ARCH = os.environ["ARCH"]
-RUNFILES = Path(os.environ["TEST_SRCDIR"])
-VOLUME = RUNFILES / os.environ["VOLUME"]
-ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
-HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
 RUNNER_DIR = Path(os.path.realpath(RUNFILES / os.environ["RUNNER_SH"])).parent  # ai/backend/runner
 AGENT = Path(os.path.realpath(RUNFILES / os.environ["AGENT_PY"])).parent  # ai/backend/agent
 LABEL = os.environ["DISTRO_LABEL"]  # the image's ai.backend.base-distro
-SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
-START_TIMEOUT = 300 if ARCH == "aarch64" else 60
-OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 EXEC = ("n=0; while read -r l; do case \"$l\" in *libbaihook*) n=$((n+1));; esac; done < /proc/$PPID/maps; "
         "echo \"runner maps the hook $n\"; echo \"LD_PRELOAD=$LD_PRELOAD\"")
 
@@ -77,8 +69,7 @@ def runner(tmp_path_factory, hook_dir):
     volume = image.extract_volume(VOLUME, tmp_path_factory.mktemp("volume") / "volume")
     with runner_process.started(ROOT, volume, "app", arch=ARCH, env={"LD_PRELOAD": "/root/libbaihook.so"},
                                 log_path=tmp_path_factory.mktemp("runner") / "runner.log",
-                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers"),
-                                        (hook_dir, "/root")]) as runner:
+                                mounts=[*AGENT_MOUNTS, (hook_dir, "/root")]) as runner:
         yield runner
 
 

@@ -24,18 +24,10 @@ from pathlib import Path
 import pytest
 
 import runner_process
+from runner_process import AGENT_MOUNTS, ARCH, KERNEL, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
 
-ARCH = os.environ["ARCH"]
-RUNFILES = Path(os.environ["TEST_SRCDIR"])
-VOLUME = RUNFILES / os.environ["VOLUME"]
-ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
-HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
-SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
 REEXECS = "bai-krunner" in (KERNEL / "__init__.py").read_text()  # the 26.9 runner, not 23.9
-START_TIMEOUT = 300 if ARCH == "aarch64" else 60
-OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 
 # The image's own site directory with a pyzmq that is not ours.
 DEBIAN_SITE = "/usr/lib/python3/dist-packages"
@@ -105,8 +97,7 @@ def test_interpreter_ignores_and_passes_on(volume, image_files, names):
 def runner(tmp_path_factory, volume, image_files):
     with runner_process.started(ROOT, volume, "app", arch=ARCH, env=VARIABLES,
                                 log_path=tmp_path_factory.mktemp("runner") / "runner.log",
-                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers"),
-                                        (image_files, "/root")]) as runner:
+                                mounts=[*AGENT_MOUNTS, (image_files, "/root")]) as runner:
         yield runner
 
 

@@ -21,24 +21,14 @@ glibc and musl images.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 import runner_process
+from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
 
-ARCH = os.environ["ARCH"]
 LANG = os.environ["RUNNER_LANG"]
-RUNFILES = Path(os.environ["TEST_SRCDIR"])
-VOLUME = RUNFILES / os.environ["VOLUME"]
-ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
-HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
-SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
-# Start-up imports the runner and starts ttyd; under qemu this takes a minute or more.
-START_TIMEOUT = 300 if ARCH == "aarch64" else 60
-OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 # The shell's uid, its parent's (the runner's), then output on both streams and a failure.
 EXEC = ("while read k v rest; do [ \"$k\" = Uid: ] && echo \"uid $v $rest\"; done < /proc/self/status; "
         "while read k v rest; do [ \"$k\" = Uid: ] && echo \"runner uid $v $rest\"; done < /proc/$PPID/status; "
@@ -50,7 +40,7 @@ def runner(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runner")
     volume = image.extract_volume(VOLUME, tmp / "volume")
     with runner_process.started(ROOT, volume, LANG, arch=ARCH, log_path=tmp / "runner.log",
-                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]) as runner:
+                                mounts=AGENT_MOUNTS) as runner:
         yield runner
 
 

@@ -21,19 +21,11 @@ from pathlib import Path
 import pytest
 
 import runner_process
+from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
 
-ARCH = os.environ["ARCH"]
-RUNFILES = Path(os.environ["TEST_SRCDIR"])
-VOLUME = RUNFILES / os.environ["VOLUME"]
-ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-KERNEL = Path(os.path.realpath(RUNFILES / os.environ["KERNEL_INIT"])).parent
-HELPERS = Path(os.path.realpath(RUNFILES / os.environ["HELPERS_INIT"])).parent
 NEW_GLIBC = os.environ["IMAGE"].startswith("trixie")  # 2.41; bullseye is 2.31
-SITE = "/opt/backend.ai/lib/python3.13/site-packages/ai/backend"
 COMPAT = ["libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1"]
-START_TIMEOUT = 300 if ARCH == "aarch64" else 60
-OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 # What the runner imports at start, and the extension modules that list the four libraries.
 IMPORTS = ("import asyncio, ctypes, ssl, hashlib, sqlite3, zlib, lzma, uuid, json, msgpack, zmq, janus, "
            "attrs, jupyter_client, uvloop; "
@@ -89,7 +81,7 @@ def test_runner(volume, trimmed, tmp_path, which):
         pytest.skip("a trimmed glibc < 2.34 image cannot run glibc 2.17 programs at all")
     with runner_process.started(trimmed if which == "trimmed" else ROOT, volume, "app", arch=ARCH,
                                 log_path=tmp_path / "runner.log",
-                                mounts=[(KERNEL, f"{SITE}/kernel"), (HELPERS, f"{SITE}/helpers")]) as runner:
+                                mounts=AGENT_MOUNTS) as runner:
         client, proc, log = runner
         runner_process.status(client, proc, log, START_TIMEOUT)
         code, out, err, replies = client.run("exec", EXEC, OP_TIMEOUT)
