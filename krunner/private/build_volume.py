@@ -47,8 +47,10 @@ class Entry:
 
 def _check_symlink(path: str, target: str, origin: str) -> None:
     if target.startswith("/"):
-        raise VolumeError(f"{origin}: symlink {path} -> {target} is absolute; the volume is "
-                          "mounted elsewhere than it is built, so make it relative")
+        raise VolumeError(
+            f"{origin}: symlink {path} -> {target} is absolute; the volume is "
+            "mounted elsewhere than it is built, so make it relative"
+        )
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
     if resolved == ".." or resolved.startswith("../"):
         raise VolumeError(f"{origin}: symlink {path} -> {target} escapes the volume root")
@@ -93,8 +95,10 @@ def check_links(entries: dict[str, Entry]) -> None:
     links = {p: e.target for p, e in entries.items() if e.kind == "symlink"}
     for path in sorted(links):
         if link_escapes(links, path):
-            raise VolumeError(f"{entries[path].origin}: symlink {path} -> {links[path]} leaves the "
-                              "volume root (or loops) once the volume's other links are followed")
+            raise VolumeError(
+                f"{entries[path].origin}: symlink {path} -> {links[path]} leaves the "
+                "volume root (or loops) once the volume's other links are followed"
+            )
 
 
 def _add(entries: dict[str, Entry], path: str, entry: Entry) -> None:
@@ -103,8 +107,10 @@ def _add(entries: dict[str, Entry], path: str, entry: Entry) -> None:
         raise VolumeError(f"{entry.origin}: member path {path!r} is absolute or escapes the root")
     old = entries.get(path)
     if old is not None and not (old.kind == entry.kind == "dir"):
-        raise VolumeError(f"{path} comes from both {old.origin} and {entry.origin}; "
-                          "each volume path must have one source")
+        raise VolumeError(
+            f"{path} comes from both {old.origin} and {entry.origin}; "
+            "each volume path must have one source"
+        )
     for i in range(1, len(parts)):  # parents exist as directories in every listing
         parent = "/".join(parts[:i])
         if entries.get(parent, Entry("dir")).kind != "dir":
@@ -143,7 +149,7 @@ def staged_tail(root: Path) -> str | None:
     parts = os.path.abspath(root).split("/")
     if "bazel-out" not in parts:
         return None
-    return "/".join(parts[len(parts) - 1 - parts[::-1].index("bazel-out"):])
+    return "/".join(parts[len(parts) - 1 - parts[::-1].index("bazel-out") :])
 
 
 def _unstage(path: str, rel: str, tail: str | None = None) -> tuple[str, os.stat_result]:
@@ -160,8 +166,12 @@ def _unstage(path: str, rel: str, tail: str | None = None) -> tuple[str, os.stat
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode) and tail is not None:
         link = os.readlink(path)
-        if (link.startswith("/") and "/execroot/" in link and link.endswith(f"/{tail}/{rel}")
-                and os.path.lexists(link)):
+        if (
+            link.startswith("/")
+            and "/execroot/" in link
+            and link.endswith(f"/{tail}/{rel}")
+            and os.path.lexists(link)
+        ):
             return link, os.lstat(link)
     return path, st
 
@@ -186,9 +196,16 @@ def add_tree(entries: dict[str, Entry], root: Path) -> None:
             elif stat.S_ISDIR(st.st_mode):
                 _add(entries, rel, Entry("dir", origin=origin))
             elif stat.S_ISREG(st.st_mode):
-                _add(entries, rel, Entry("file", source=full,
-                                         executable=is_executable(full, rel, st.st_mode),
-                                         origin=origin))
+                _add(
+                    entries,
+                    rel,
+                    Entry(
+                        "file",
+                        source=full,
+                        executable=is_executable(full, rel, st.st_mode),
+                        origin=origin,
+                    ),
+                )
             else:
                 raise VolumeError(f"{origin}: {rel} is neither file, directory nor symlink")
 
@@ -211,12 +228,22 @@ def replace_with_launcher(entries: dict[str, Entry], spec: str) -> None:
     for name in LAUNCHED_NAMES:
         old = entries.get(name)
         # A link to the interpreter, or (when Bazel's cache materialised the tree's links) a copy of it.
-        is_link = old is not None and old.kind == "symlink" and posixpath.basename(
-            posixpath.normpath(posixpath.join("bin", old.target))) in (interpreter, "python3")
-        is_copy = old is not None and old.kind == "file" and filecmp.cmp(old.source, real.source, shallow=False)
+        is_link = (
+            old is not None
+            and old.kind == "symlink"
+            and posixpath.basename(posixpath.normpath(posixpath.join("bin", old.target)))
+            in (interpreter, "python3")
+        )
+        is_copy = (
+            old is not None
+            and old.kind == "file"
+            and filecmp.cmp(old.source, real.source, shallow=False)
+        )
         if not (is_link or is_copy):
-            raise VolumeError(f"{name} should be a link to (or a copy of) bin/{interpreter} for the launcher "
-                              f"to replace, got {old.kind if old else 'nothing'}")
+            raise VolumeError(
+                f"{name} should be a link to (or a copy of) bin/{interpreter} for the launcher "
+                f"to replace, got {old.kind if old else 'nothing'}"
+            )
         entries[name] = Entry("file", source=src, executable=True, origin=src)
 
 
@@ -235,9 +262,11 @@ def check_machine(entries: dict[str, Entry], arch: str) -> None:
         if len(head) == 20 and head[:4] == b"\x7fELF":
             machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
             if machine != want:
-                raise VolumeError(f"{path} (from {entry.origin}) is an ELF for "
-                                  f"{names.get(machine, f'machine {machine}')}, not {arch}: "
-                                  "an input was built or locked for the wrong architecture")
+                raise VolumeError(
+                    f"{path} (from {entry.origin}) is an ELF for "
+                    f"{names.get(machine, f'machine {machine}')}, not {arch}: "
+                    "an input was built or locked for the wrong architecture"
+                )
 
 
 def _tarinfo(path: str, entry: Entry) -> tarfile.TarInfo:
@@ -287,16 +316,33 @@ def main(argv: list[str]) -> int:
     """Parse arguments (or an @params file) and write the volume."""
     parser = argparse.ArgumentParser(description=__doc__, fromfile_prefix_chars="@")
     parser.add_argument("--out", type=Path, required=True, help="the .tar.xz to write")
-    parser.add_argument("--tree", type=Path, action="append", default=[],
-                        help="a directory whose contents go to the volume root")
-    parser.add_argument("--file", action="append", default=[], metavar="SRC=DEST[:MODE]",
-                        help="a single file at DEST; MODE 'x' makes it executable")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="a directory whose contents go to the volume root",
+    )
+    parser.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="SRC=DEST[:MODE]",
+        help="a single file at DEST; MODE 'x' makes it executable",
+    )
     parser.add_argument("--dir", action="append", default=[], help="an empty directory to create")
-    parser.add_argument("--python-launcher", metavar="SRC=INTERPRETER",
-                        help="a launcher that becomes bin/python and bin/python3 (the tree's links to "
-                             "bin/INTERPRETER, which it runs)")
-    parser.add_argument("--arch", choices=sorted(ELF_MACHINES), required=True,
-                        help="the volume's architecture: every ELF inside must match")
+    parser.add_argument(
+        "--python-launcher",
+        metavar="SRC=INTERPRETER",
+        help="a launcher that becomes bin/python and bin/python3 (the tree's links to "
+        "bin/INTERPRETER, which it runs)",
+    )
+    parser.add_argument(
+        "--arch",
+        choices=sorted(ELF_MACHINES),
+        required=True,
+        help="the volume's architecture: every ELF inside must match",
+    )
     parser.add_argument("--xz-preset", type=int, default=6, help="xz preset level 0-9")
     args = parser.parse_args(argv)
     entries: dict[str, Entry] = {}

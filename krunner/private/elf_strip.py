@@ -57,8 +57,21 @@ def strip(data: bytes) -> tuple[bytes, str]:
         lay = _Layout(data)
     except ValueError as err:
         return data, str(err)
-    (e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize,
-     e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx) = lay.ehdr.unpack_from(data, 16)
+    (
+        e_type,
+        e_machine,
+        e_version,
+        e_entry,
+        e_phoff,
+        e_shoff,
+        e_flags,
+        e_ehsize,
+        e_phentsize,
+        e_phnum,
+        e_shentsize,
+        e_shnum,
+        e_shstrndx,
+    ) = lay.ehdr.unpack_from(data, 16)
     if e_type != 3:
         return data, "not a shared object (ET_DYN)"
     if e_shoff == 0 or e_shnum == 0 or e_shnum >= SHN_LORESERVE or e_shstrndx >= SHN_LORESERVE:
@@ -69,7 +82,7 @@ def strip(data: bytes) -> tuple[bytes, str]:
 
     def name(sh: list) -> str:
         start = strtab[4] + sh[0]
-        return data[start:data.index(b"\0", start)].decode("ascii", "replace")
+        return data[start : data.index(b"\0", start)].decode("ascii", "replace")
 
     drop = set()
     for i, sh in enumerate(sections):
@@ -104,7 +117,7 @@ def strip(data: bytes) -> tuple[bytes, str]:
             if sh[4] < loaded_end:
                 return data, f"non-allocated section {name(sh)} lies inside the loaded image"
             out += b"\0" * (_align(len(out), sh[8]) - len(out))
-            body = data[sh[4]:sh[4] + sh[5]]
+            body = data[sh[4] : sh[4] + sh[5]]
             sh[4] = len(out)
             out += body
         if sh[6] and sh[6] < SHN_LORESERVE:
@@ -115,8 +128,23 @@ def strip(data: bytes) -> tuple[bytes, str]:
     shoff = len(out)
     for i in kept:
         out += lay.shdr.pack(*sections[i])
-    lay.ehdr.pack_into(out, 16, e_type, e_machine, e_version, e_entry, e_phoff, shoff, e_flags, e_ehsize,
-                       e_phentsize, e_phnum, e_shentsize, len(kept), new_index[e_shstrndx])
+    lay.ehdr.pack_into(
+        out,
+        16,
+        e_type,
+        e_machine,
+        e_version,
+        e_entry,
+        e_phoff,
+        shoff,
+        e_flags,
+        e_ehsize,
+        e_phentsize,
+        e_phnum,
+        e_shentsize,
+        len(kept),
+        new_index[e_shstrndx],
+    )
     return bytes(out), ""
 
 

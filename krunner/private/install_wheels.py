@@ -79,15 +79,21 @@ class Claims:
         """Record that `who` writes `path`; raise if another wheel (or `who`) already did,
         or if a claimed file stands where `path` needs a directory, or the reverse."""
         if path in self.owner:
-            raise InstallError(f"{who} would install {path}, which {self.owner[path]} already "
-                               "installed: two distributions ship one path; drop one from the lock")
+            raise InstallError(
+                f"{who} would install {path}, which {self.owner[path]} already "
+                "installed: two distributions ship one path; drop one from the lock"
+            )
         if path in self.dirs:
-            raise InstallError(f"{who} would install the file {path}, a directory of what "
-                               f"{self.dirs[path]} installed")
+            raise InstallError(
+                f"{who} would install the file {path}, a directory of what "
+                f"{self.dirs[path]} installed"
+            )
         for parent in path.parents:
             if parent in self.owner:
-                raise InstallError(f"{who} would install {path} below {parent}, a file "
-                                   f"{self.owner[parent]} installed")
+                raise InstallError(
+                    f"{who} would install {path} below {parent}, a file "
+                    f"{self.owner[parent]} installed"
+                )
         self.owner[path] = who
         for parent in path.parents:
             self.dirs.setdefault(parent, who)
@@ -115,15 +121,22 @@ def check_tags(filename: str, platform: str) -> None:
     py, abi, plats = wheel_tags(filename)
     family, arch = re.match(r"(manylinux|musllinux)_\d+_\d+_(\w+)$", platform).groups()
     ok_plat = "any" in plats or any(
-        p.endswith("_" + arch) and (p.startswith(family) or (family == "manylinux" and p.startswith("manylinux")))
-        for p in plats)
-    ok_py = bool(py & {"py3", "py2.py3", "cp313"}) or any(
-        t.startswith("cp3") and int(t[3:]) <= 13 for t in py if t[3:].isdigit()) and "abi3" in abi
+        p.endswith("_" + arch)
+        and (p.startswith(family) or (family == "manylinux" and p.startswith("manylinux")))
+        for p in plats
+    )
+    ok_py = (
+        bool(py & {"py3", "py2.py3", "cp313"})
+        or any(t.startswith("cp3") and int(t[3:]) <= 13 for t in py if t[3:].isdigit())
+        and "abi3" in abi
+    )
     ok_abi = bool(abi & {"none", "cp313", "abi3"})
     if not (ok_plat and ok_py and ok_abi):
-        raise InstallError(f"{filename} (tags {'.'.join(sorted(py))}-{'.'.join(sorted(abi))}-"
-                           f"{'.'.join(sorted(plats))}) is not for CPython 3.13 on {platform}: "
-                           "a wheel for the wrong arch or platform in the lock; re-run tools/lock_packages")
+        raise InstallError(
+            f"{filename} (tags {'.'.join(sorted(py))}-{'.'.join(sorted(abi))}-"
+            f"{'.'.join(sorted(plats))}) is not for CPython 3.13 on {platform}: "
+            "a wheel for the wrong arch or platform in the lock; re-run tools/lock_packages"
+        )
 
 
 def _safe(rel: str, filename: str) -> PurePosixPath:
@@ -147,19 +160,29 @@ def install_wheel(whl: Path, out: Path, site: str, claims: Claims | None = None)
     claims = claims if claims is not None else Claims()
     try:
         return _install_wheel(whl, out, site, claims)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError,
-            RuntimeError, UnicodeDecodeError) as err:
-        raise InstallError(f"{whl.name}: not a readable wheel ({type(err).__name__}: "
-                           f"{' '.join(str(err).split())})") from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        UnicodeDecodeError,
+    ) as err:
+        raise InstallError(
+            f"{whl.name}: not a readable wheel ({type(err).__name__}: {' '.join(str(err).split())})"
+        ) from None
 
 
 def _install_wheel(whl: Path, out: Path, site: str, claims: Claims) -> list[str]:
     with zipfile.ZipFile(whl) as zf:
         names = zf.namelist()
-        dist_info = sorted({n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")})
+        dist_info = sorted(
+            {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+        )
         if len(dist_info) != 1:
             raise InstallError(f"{whl.name}: expected one .dist-info directory, found {dist_info}")
-        data_dir = dist_info[0][:-len(".dist-info")] + ".data"
+        data_dir = dist_info[0][: -len(".dist-info")] + ".data"
         for info in zf.infolist():
             if info.is_dir():
                 continue
@@ -168,8 +191,10 @@ def _install_wheel(whl: Path, out: Path, site: str, claims: Claims) -> list[str]
             executable = (info.external_attr >> 16) & 0o111
             if rel.parts[0] == data_dir:
                 if len(rel.parts) < 3:
-                    raise InstallError(f"{whl.name}: member {info.filename!r} is not a file in a "
-                                       f"{data_dir}/<scheme>/ directory")
+                    raise InstallError(
+                        f"{whl.name}: member {info.filename!r} is not a file in a "
+                        f"{data_dir}/<scheme>/ directory"
+                    )
                 kind, rest = rel.parts[1], PurePosixPath(*rel.parts[2:])
                 if kind in ("purelib", "platlib"):
                     if is_test_suite(rest):
@@ -213,7 +238,9 @@ def strip_shared_objects(root: Path) -> None:
                     path.write_bytes(stripped)
 
 
-def console_scripts(out: Path, site: str, dist_info: str, claims: Claims | None = None) -> list[Path]:
+def console_scripts(
+    out: Path, site: str, dist_info: str, claims: Claims | None = None
+) -> list[Path]:
     """Write launchers for the dist's console_scripts; returns their paths.
 
     A name must be one file name (a launcher never lands outside bin/), and a
@@ -229,8 +256,9 @@ def console_scripts(out: Path, site: str, dist_info: str, claims: Claims | None 
     try:
         parser.read_string(ep.read_text())
     except (configparser.Error, UnicodeDecodeError) as err:
-        raise InstallError(f"{dist_info}/entry_points.txt is not readable "
-                           f"({' '.join(str(err).split())})") from None
+        raise InstallError(
+            f"{dist_info}/entry_points.txt is not readable ({' '.join(str(err).split())})"
+        ) from None
     if not parser.has_section("console_scripts"):
         return written
     for name, spec in sorted(parser.items("console_scripts")):
@@ -238,16 +266,21 @@ def console_scripts(out: Path, site: str, dist_info: str, claims: Claims | None 
         attr = attr.split("[")[0].strip()
         module = module.strip()
         if not name or name in (".", "..") or "/" in name or "\0" in name or name != name.strip():
-            raise InstallError(f"{dist_info}: console script name {name!r} is not a file name; "
-                               "a launcher would be written outside bin/")
+            raise InstallError(
+                f"{dist_info}: console script name {name!r} is not a file name; "
+                "a launcher would be written outside bin/"
+            )
         if not DOTTED.fullmatch(module) or not DOTTED.fullmatch(attr):
-            raise InstallError(f"{dist_info}: console script {name!r} = {spec.strip()!r} is not "
-                               "`module:attr` with dotted Python names")
+            raise InstallError(
+                f"{dist_info}: console script {name!r} = {spec.strip()!r} is not "
+                "`module:attr` with dotted Python names"
+            )
         claims.claim(Path("bin") / name, f"{dist_info} (console script {name})")
         target = out / "bin" / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(LAUNCHER.format(shebang=SHEBANG, module=module,
-                                          attr_root=attr.split(".")[0], call=attr))
+        target.write_text(
+            LAUNCHER.format(shebang=SHEBANG, module=module, attr_root=attr.split(".")[0], call=attr)
+        )
         target.chmod(0o755)
         written.append(target)
     return written
@@ -272,13 +305,26 @@ def write_record(out: Path, site: str, dist_info: str, files: list[Path]) -> Non
 
 def main(argv: list[str]) -> int:
     """Install every wheel of the lock into --out-dir, then byte-compile."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--lock", type=Path, required=True, help="the target's package lock")
-    p.add_argument("--wheel", type=Path, action="append", default=[], help="a wheel file (all of the lock's)")
-    p.add_argument("--built-wheel", type=Path, action="append", default=[],
-                   help="a wheel this build made from source (the lock's built_from_source entries)")
-    p.add_argument("--out-dir", type=Path, required=True, help="the directory to fill (volume root)")
-    p.add_argument("--compiler", default="python3.13", help="the exec side's CPython 3.13, for .pyc only")
+    p.add_argument(
+        "--wheel", type=Path, action="append", default=[], help="a wheel file (all of the lock's)"
+    )
+    p.add_argument(
+        "--built-wheel",
+        type=Path,
+        action="append",
+        default=[],
+        help="a wheel this build made from source (the lock's built_from_source entries)",
+    )
+    p.add_argument(
+        "--out-dir", type=Path, required=True, help="the directory to fill (volume root)"
+    )
+    p.add_argument(
+        "--compiler", default="python3.13", help="the exec side's CPython 3.13, for .pyc only"
+    )
     args = p.parse_args(argv)
     lock = json.loads(args.lock.read_text())
     site = f"lib/python{lock['python']}/site-packages"
@@ -286,7 +332,10 @@ def main(argv: list[str]) -> int:
     built = {w.name for w in args.built_wheel}
     unlocked = sorted(built - {e["filename"] for e in lock["wheels"]})
     if unlocked:
-        print(f"install_wheels: error: built wheels {unlocked} are not in {args.lock}", file=sys.stderr)
+        print(
+            f"install_wheels: error: built wheels {unlocked} are not in {args.lock}",
+            file=sys.stderr,
+        )
         return 1
     try:
         installed: dict[str, list[Path]] = {}
@@ -294,27 +343,37 @@ def main(argv: list[str]) -> int:
         for entry in lock["wheels"]:
             whl = by_name.get(entry["filename"])
             if whl is None:
-                raise InstallError(f"{entry['filename']} ({entry['name']} {entry['version']}) is in the lock "
-                                   "but was not given: the wheel set is incomplete")
+                raise InstallError(
+                    f"{entry['filename']} ({entry['name']} {entry['version']}) is in the lock "
+                    "but was not given: the wheel set is incomplete"
+                )
             if entry.get("built_from_source"):
                 # Built by this build from a pinned sdist; the sdist's sha256 was checked at fetch.
                 if whl.name not in built:
-                    raise InstallError(f"{whl.name} ({entry['name']}) is built from source by the lock, "
-                                       "but was given as a downloaded wheel (--wheel, not --built-wheel)")
+                    raise InstallError(
+                        f"{whl.name} ({entry['name']}) is built from source by the lock, "
+                        "but was given as a downloaded wheel (--wheel, not --built-wheel)"
+                    )
             else:
                 if whl.name in built:
-                    raise InstallError(f"{whl.name} was built here, but the lock pins a downloaded wheel for "
-                                       f"{entry['name']}: mark it built_from_source (tools/lock_packages)")
+                    raise InstallError(
+                        f"{whl.name} was built here, but the lock pins a downloaded wheel for "
+                        f"{entry['name']}: mark it built_from_source (tools/lock_packages)"
+                    )
                 actual = sha256_of(whl)
                 if actual != entry["sha256"]:
-                    raise InstallError(f"{whl.name} has sha256 {actual}, the lock says {entry['sha256']}: "
-                                       "tampered or a different file")
+                    raise InstallError(
+                        f"{whl.name} has sha256 {actual}, the lock says {entry['sha256']}: "
+                        "tampered or a different file"
+                    )
             check_tags(whl.name, lock["platform"])
             before = {f for f in args.out_dir.rglob("*") if f.is_file()}
             (dist_info,) = install_wheel(whl, args.out_dir, site, claims)
             strip_shared_objects(args.out_dir / site)
             console_scripts(args.out_dir, site, dist_info, claims)
-            installed[dist_info] = sorted({f for f in args.out_dir.rglob("*") if f.is_file()} - before)
+            installed[dist_info] = sorted(
+                {f for f in args.out_dir.rglob("*") if f.is_file()} - before
+            )
         failed = pyc.compile_tree(args.compiler, args.out_dir / site, f"{VOLUME}/{site}")
         for dist_info, files in installed.items():
             compiled = []
@@ -325,7 +384,10 @@ def main(argv: list[str]) -> int:
                         compiled.append(bytecode)
             write_record(args.out_dir, site, dist_info, files + compiled)
         if failed:
-            print(f"install_wheels: not byte-compiled (syntax for other Pythons): {failed}", file=sys.stderr)
+            print(
+                f"install_wheels: not byte-compiled (syntax for other Pythons): {failed}",
+                file=sys.stderr,
+            )
     except (InstallError, pyc.PycError) as err:
         print(f"install_wheels: error: {err}", file=sys.stderr)
         return 1

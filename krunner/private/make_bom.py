@@ -56,7 +56,10 @@ def licenses_field(expr: str, spdx_ids: frozenset[str]) -> list[dict]:
     tokens = expr.replace("(", " ( ").replace(")", " ) ").split()
     if not tokens:
         raise BomError("empty license")
-    known = [t in spdx_ids or t.startswith("LicenseRef-") or t in ("(", ")", "AND", "OR", "WITH") for t in tokens]
+    known = [
+        t in spdx_ids or t.startswith("LicenseRef-") or t in ("(", ")", "AND", "OR", "WITH")
+        for t in tokens
+    ]
     if len(tokens) == 1 and tokens[0] in spdx_ids:
         return [{"license": {"id": tokens[0]}}]
     if all(known):
@@ -83,19 +86,34 @@ def origin_props(prov: dict) -> list[dict]:
 
 def distribution_refs(prov: dict) -> list[dict]:
     """Where the artifact comes from: the upstream URL, and the substitute the build used instead."""
-    refs = [{"type": "distribution", "url": prov["upstream_urls"][0], "comment": "upstream artifact"}]
+    refs = [
+        {"type": "distribution", "url": prov["upstream_urls"][0], "comment": "upstream artifact"}
+    ]
     sub = prov.get("substitute", "")
     if prov["artifact"] != "upstream":
         m = re.match(r"PyPI (\S+)==(\S+) (\S+)$", sub)
         url = f"pkg:pypi/{normalize(m[1])}@{m[2]}?file_name={m[3]}" if m else sub
-        refs.append({"type": "distribution", "url": url,
-                     "comment": "offline substitute used by this build, from the configured "
-                                + ("package index" if m else "Debian mirror")})
+        refs.append(
+            {
+                "type": "distribution",
+                "url": url,
+                "comment": "offline substitute used by this build, from the configured "
+                + ("package index" if m else "Debian mirror"),
+            }
+        )
     return refs
 
 
-def archive_component(ref: str, kind: str, name: str, version: str, licenses: list[dict],
-                      prov: dict, text: str, extra: list[dict] | None = None) -> dict:
+def archive_component(
+    ref: str,
+    kind: str,
+    name: str,
+    version: str,
+    licenses: list[dict],
+    prov: dict,
+    text: str,
+    extra: list[dict] | None = None,
+) -> dict:
     """A component that came from a pinned archive (upstream or substitute)."""
     return {
         "bom-ref": ref,
@@ -156,31 +174,58 @@ def add_runtime(bom: Bom, args: argparse.Namespace, lock: dict) -> str:
     from_source = bool(prov.get("built_from_source"))
     facts = entry
     if "components" not in facts:
-        raise BomError(f"{args.sources_lock}: {prov['name']} "
-                       "lists no `components`: add the libraries this CPython build links in")
+        raise BomError(
+            f"{args.sources_lock}: {prov['name']} "
+            "lists no `components`: add the libraries this CPython build links in"
+        )
     lic = args.runtime / f"lib/python{args.python}/LICENSE.txt"
     text = bom.text("runtime/CPython.txt", read_text(lic, "CPython"))
     extra = [prop("built_from_source", "true")] if from_source else []
     ref = "runtime:cpython"
-    bom.add(archive_component(ref, "application", "CPython", prov["python_version"], bom.licenses(entry["license"]),
-                              prov, text, extra))
+    bom.add(
+        archive_component(
+            ref,
+            "application",
+            "CPython",
+            prov["python_version"],
+            bom.licenses(entry["license"]),
+            prov,
+            text,
+            extra,
+        )
+    )
     bom.depends.setdefault(ref, [])
     texts = {p.name: p for p in args.runtime_text}
     for comp in facts["components"]:
         src = texts.get(f"LICENSE.{comp['text']}.txt")
         if src is None:
-            raise BomError(f"{comp['name']} (linked into CPython) names license text {comp['text']!r}, "
-                           "which krunner/licenses/debian_texts.lock.json does not provide")
+            raise BomError(
+                f"{comp['name']} (linked into CPython) names license text {comp['text']!r}, "
+                "which krunner/licenses/debian_texts.lock.json does not provide"
+            )
         rel = bom.text(f"runtime/{comp['name']}.txt", read_text(src, comp["name"]))
         comp_prov = prov
         if from_source and not comp.get("bundled"):
             comp_prov = prov["components"].get(comp["name"])
             if comp_prov is None:
-                raise BomError(f"{comp['name']} is a component of {prov['name']} in {args.sources_lock}, "
-                               "but the runtime was not built with it (no provenance)")
-        bom.add(archive_component(f"runtime:{comp['name']}", "library", comp["name"], comp["version"],
-                                  bom.licenses(comp["license"]), comp_prov, rel,
-                                  [prop("linked_into", "CPython")] + ([prop("bundled", comp["bundled"])] if comp.get("bundled") else [])), ref)
+                raise BomError(
+                    f"{comp['name']} is a component of {prov['name']} in {args.sources_lock}, "
+                    "but the runtime was not built with it (no provenance)"
+                )
+        bom.add(
+            archive_component(
+                f"runtime:{comp['name']}",
+                "library",
+                comp["name"],
+                comp["version"],
+                bom.licenses(comp["license"]),
+                comp_prov,
+                rel,
+                [prop("linked_into", "CPython")]
+                + ([prop("bundled", comp["bundled"])] if comp.get("bundled") else []),
+            ),
+            ref,
+        )
     return ref
 
 
@@ -194,18 +239,41 @@ def add_archives(bom: Bom, args: argparse.Namespace, lock: dict) -> None:
         if entry is None:
             raise BomError(f"{name}: archive {prov['name']} is not in {args.sources_lock}")
         if not entry.get("license"):
-            raise BomError(f"{args.sources_lock}: {prov['name']} has no `license` (its SPDX expression)")
+            raise BomError(
+                f"{args.sources_lock}: {prov['name']} has no `license` (its SPDX expression)"
+            )
         license_expr = entry["license"]
         rel = bom.text(f"ttyd/{name}.txt", read_text(Path(text_path), name))
         extra = [prop("patches", " ".join(prov["patches"]))] if prov.get("patches") else []
         if app is None:
             app = f"ttyd:{name}"
-            bom.add(archive_component(app, "application", name, entry["version"], bom.licenses(license_expr), prov, rel,
-                                      extra + [prop("path", "bin/ttyd")]))
+            bom.add(
+                archive_component(
+                    app,
+                    "application",
+                    name,
+                    entry["version"],
+                    bom.licenses(license_expr),
+                    prov,
+                    rel,
+                    extra + [prop("path", "bin/ttyd")],
+                )
+            )
             bom.depends.setdefault(app, [])
         else:
-            bom.add(archive_component(f"ttyd:{name}", "library", name, entry["version"], bom.licenses(license_expr), prov,
-                                      rel, extra + [prop("linked_into", "ttyd")]), app)
+            bom.add(
+                archive_component(
+                    f"ttyd:{name}",
+                    "library",
+                    name,
+                    entry["version"],
+                    bom.licenses(license_expr),
+                    prov,
+                    rel,
+                    extra + [prop("linked_into", "ttyd")],
+                ),
+                app,
+            )
 
 
 def dist_license(meta) -> str:
@@ -215,30 +283,51 @@ def dist_license(meta) -> str:
     lic = (meta.get("License") or "").strip()
     if lic and "\n" not in lic and len(lic) <= 80:
         return lic
-    names = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    names = [
+        c.split("::")[-1].strip()
+        for c in meta.get_all("Classifier") or []
+        if c.startswith("License ::")
+    ]
     if names:
         return "; ".join(names)
-    raise BomError(f"{meta['Name']} {meta['Version']}: METADATA declares no license "
-                   "(no License-Expression, License or license classifier)")
+    raise BomError(
+        f"{meta['Name']} {meta['Version']}: METADATA declares no license "
+        "(no License-Expression, License or license classifier)"
+    )
 
 
 def license_files(dist_info: Path, meta) -> list[Path]:
     """The license files a distribution ships: its License-File entries, else the usual names."""
     found = []
     for entry in meta.get_all("License-File") or []:
-        for cand in (dist_info / "licenses" / entry, dist_info / entry, dist_info / Path(entry).name):
+        for cand in (
+            dist_info / "licenses" / entry,
+            dist_info / entry,
+            dist_info / Path(entry).name,
+        ):
             if cand.is_file():
                 found.append(cand)
                 break
     if not found:
         lic_dir = dist_info / "licenses"
         found = sorted(p for p in lic_dir.rglob("*") if p.is_file()) if lic_dir.is_dir() else []
-        found += sorted(p for p in dist_info.iterdir() if p.is_file() and _LICENSE_FILE_NAMES.match(p.name))
+        found += sorted(
+            p for p in dist_info.iterdir() if p.is_file() and _LICENSE_FILE_NAMES.match(p.name)
+        )
     return sorted(set(found))
 
 
-def pypi_component(bom: Bom, key: str, w: dict, meta, folder: str, file_name: str, sha256: str, comment: str,
-                   properties: list[dict]) -> dict:
+def pypi_component(
+    bom: Bom,
+    key: str,
+    w: dict,
+    meta,
+    folder: str,
+    file_name: str,
+    sha256: str,
+    comment: str,
+    properties: list[dict],
+) -> dict:
     """The component of one installed distribution, from the PyPI file `file_name` (its sha256 checked)."""
     return {
         "bom-ref": f"wheel:{key}",
@@ -248,39 +337,86 @@ def pypi_component(bom: Bom, key: str, w: dict, meta, folder: str, file_name: st
         "licenses": bom.licenses(dist_license(meta)),
         "hashes": [{"alg": "SHA-256", "content": sha256}],
         "purl": f"pkg:pypi/{key}@{w['version']}?file_name={file_name}",
-        "externalReferences": [{"type": "distribution", "url": f"pkg:pypi/{key}@{w['version']}",
-                                "comment": f"{comment} from the package index the build machine's pip is "
-                                           "configured with; the sha256 is what was checked" + (
-                                               f". The wheel {w['filename']} was built from it here"
-                                               if file_name != w["filename"] else "")}],
-        "properties": [prop("artifact", "upstream"), *properties, prop("license_file", f"licenses/{folder}/"),
-                       prop("requested", "true" if w.get("requested") else "false")],
+        "externalReferences": [
+            {
+                "type": "distribution",
+                "url": f"pkg:pypi/{key}@{w['version']}",
+                "comment": f"{comment} from the package index the build machine's pip is "
+                "configured with; the sha256 is what was checked"
+                + (
+                    f". The wheel {w['filename']} was built from it here"
+                    if file_name != w["filename"]
+                    else ""
+                ),
+            }
+        ],
+        "properties": [
+            prop("artifact", "upstream"),
+            *properties,
+            prop("license_file", f"licenses/{folder}/"),
+            prop("requested", "true" if w.get("requested") else "false"),
+        ],
     }
 
 
-def add_built_package(bom: Bom, args: argparse.Namespace, key: str, w: dict, meta, folder: str,
-                      written: list[str], lock_sources: dict) -> None:
+def add_built_package(
+    bom: Bom,
+    args: argparse.Namespace,
+    key: str,
+    w: dict,
+    meta,
+    folder: str,
+    written: list[str],
+    lock_sources: dict,
+) -> None:
     """A distribution built here from its sdist, and each library linked into it."""
     built = w["built_from_source"]
     ref = f"wheel:{key}"
-    bom.add(pypi_component(bom, key, w, meta, folder, built["sdist"], built["sdist_sha256"],
-                           f"{built['sdist']} (the sdist)",
-                           [prop("built_from_source", "true"), prop("sdist", built["sdist"]),
-                            prop("wheel", w["filename"])]))
+    bom.add(
+        pypi_component(
+            bom,
+            key,
+            w,
+            meta,
+            folder,
+            built["sdist"],
+            built["sdist_sha256"],
+            f"{built['sdist']} (the sdist)",
+            [
+                prop("built_from_source", "true"),
+                prop("sdist", built["sdist"]),
+                prop("wheel", w["filename"]),
+            ],
+        )
+    )
     linked = dict(spec.split("=", 1) for spec in args.linked)
     for name in built.get("links", []):
         if name not in linked:
-            raise BomError(f"{w['name']} links {name} (package lock), but no --linked {name}=PROVENANCE was given")
+            raise BomError(
+                f"{w['name']} links {name} (package lock), but no --linked {name}=PROVENANCE was given"
+            )
         prov = json.loads(Path(linked[name]).read_text())
         entry = lock_sources["archives"].get(prov["name"])
         if entry is None:
             raise BomError(f"{name}: archive {prov['name']} is not in {args.sources_lock}")
         folder_of_texts = f"licenses/{folder}/licenses/{name}/"
         if not any(t.startswith(folder_of_texts) for t in written):
-            raise BomError(f"{w['filename']} ships no license text of {name} (dist-info/licenses/licenses/{name}/)")
-        bom.add(archive_component(f"{ref}:{name}", "library", name, entry["version"], bom.licenses(entry["license"]),
-                                  prov, folder_of_texts, [prop("linked_into", w["name"]),
-                                                          prop("built_from_source", "true")]), ref)
+            raise BomError(
+                f"{w['filename']} ships no license text of {name} (dist-info/licenses/licenses/{name}/)"
+            )
+        bom.add(
+            archive_component(
+                f"{ref}:{name}",
+                "library",
+                name,
+                entry["version"],
+                bom.licenses(entry["license"]),
+                prov,
+                folder_of_texts,
+                [prop("linked_into", w["name"]), prop("built_from_source", "true")],
+            ),
+            ref,
+        )
 
 
 def add_packages(bom: Bom, args: argparse.Namespace, lock_sources: dict) -> None:
@@ -295,8 +431,10 @@ def add_packages(bom: Bom, args: argparse.Namespace, lock_sources: dict) -> None
     missing = sorted(set(wheels) - set(installed))
     unlocked = sorted(set(installed) - set(wheels))
     if missing or unlocked:
-        raise BomError(f"installed distributions and {args.packages_lock} disagree: "
-                       f"locked but not installed {missing}, installed but not locked {unlocked}")
+        raise BomError(
+            f"installed distributions and {args.packages_lock} disagree: "
+            f"locked but not installed {missing}, installed but not locked {unlocked}"
+        )
     for key in sorted(installed):
         di, meta = installed[key]
         w = wheels[key]
@@ -304,8 +442,10 @@ def add_packages(bom: Bom, args: argparse.Namespace, lock_sources: dict) -> None
             raise BomError(f"{w['name']}: installed {meta['Version']}, locked {w['version']}")
         files = license_files(di, meta)
         if not files:
-            raise BomError(f"{w['name']} {w['version']} ships no license file in {di.name}: pin a version "
-                           "whose wheel carries its license (License-File in METADATA)")
+            raise BomError(
+                f"{w['name']} {w['version']} ships no license file in {di.name}: pin a version "
+                "whose wheel carries its license (License-File in METADATA)"
+            )
         folder = f"wheels/{w['name']}-{w['version']}"
         written = []
         for f in files:
@@ -315,35 +455,56 @@ def add_packages(bom: Bom, args: argparse.Namespace, lock_sources: dict) -> None
         if built:
             add_built_package(bom, args, key, w, meta, folder, written, lock_sources)
             continue
-        bom.add(pypi_component(bom, key, w, meta, folder, w["filename"], w["sha256"], w["filename"], []))
+        bom.add(
+            pypi_component(bom, key, w, meta, folder, w["filename"], w["sha256"], w["filename"], [])
+        )
 
 
 def write_sbom(bom: Bom, args: argparse.Namespace) -> None:
     """sbom.cdx.json: metadata for the wheel, the components, the link graph."""
-    serial = uuid.uuid5(uuid.NAMESPACE_URL, f"krunner:{args.distribution}:{args.version}:{args.arch}")
+    serial = uuid.uuid5(
+        uuid.NAMESPACE_URL, f"krunner:{args.distribution}:{args.version}:{args.arch}"
+    )
     doc = {
         "bomFormat": "CycloneDX",
         "specVersion": SPEC,
         "serialNumber": f"urn:uuid:{serial}",
         "version": 1,
         "metadata": {
-            "tools": {"components": [{"type": "application", "name": "krunner make_bom",
-                                      "description": "//krunner/private:make_bom (Bazel)"}]},
+            "tools": {
+                "components": [
+                    {
+                        "type": "application",
+                        "name": "krunner make_bom",
+                        "description": "//krunner/private:make_bom (Bazel)",
+                    }
+                ]
+            },
             "component": {
                 "bom-ref": "krunner-volume",
                 "type": "application",
                 "name": args.distribution,
                 "version": args.version,
                 "description": f"krunner volume {args.distro_key} v{args.volume_version} for {args.arch} "
-                               "(/opt/backend.ai)",
-                "properties": [prop("distro_key", args.distro_key), prop("arch", args.arch),
-                               prop("volume_version", str(args.volume_version))],
+                "(/opt/backend.ai)",
+                "properties": [
+                    prop("distro_key", args.distro_key),
+                    prop("arch", args.arch),
+                    prop("volume_version", str(args.volume_version)),
+                ],
             },
         },
         "components": bom.components,
-        "dependencies": [{"ref": "krunner-volume",
-                          "dependsOn": sorted(c["bom-ref"] for c in bom.components
-                                              if not any(p["name"] == "krunner:linked_into" for p in c["properties"]))}]
+        "dependencies": [
+            {
+                "ref": "krunner-volume",
+                "dependsOn": sorted(
+                    c["bom-ref"]
+                    for c in bom.components
+                    if not any(p["name"] == "krunner:linked_into" for p in c["properties"])
+                ),
+            }
+        ]
         + [{"ref": ref, "dependsOn": sorted(deps)} for ref, deps in sorted(bom.depends.items())],
     }
     (bom.out / "sbom.cdx.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -351,8 +512,11 @@ def write_sbom(bom: Bom, args: argparse.Namespace) -> None:
 
 def main(argv: list[str]) -> int:
     """Parse arguments (or an @params file), collect the texts, write the SBOM."""
-    p = argparse.ArgumentParser(description=__doc__, fromfile_prefix_chars="@",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        fromfile_prefix_chars="@",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out-dir", type=Path, required=True, help="the directory to fill")
     p.add_argument("--distribution", required=True, help="the wheel's distribution name")
     p.add_argument("--version", required=True, help="the wheel's version")
@@ -360,19 +524,44 @@ def main(argv: list[str]) -> int:
     p.add_argument("--arch", required=True, help="the volume's architecture")
     p.add_argument("--volume-version", type=int, required=True, help="the volume version")
     p.add_argument("--python", required=True, help="X.Y of the runtime")
-    p.add_argument("--sources-lock", type=Path, required=True, help="//third_party:sources.lock.json")
+    p.add_argument(
+        "--sources-lock", type=Path, required=True, help="//third_party:sources.lock.json"
+    )
     p.add_argument("--runtime", type=Path, required=True, help="the krunner_runtime directory")
-    p.add_argument("--runtime-provenance", type=Path, required=True, help="the runtime's provenance JSON")
-    p.add_argument("--runtime-text", type=Path, action="append", default=[],
-                   help="a LICENSE.<key>.txt from @krunner_license_texts")
-    p.add_argument("--archive", action="append", default=[], metavar="NAME=PROVENANCE=TEXT",
-                   help="ttyd first, then each C library built into it")
-    p.add_argument("--linked", action="append", default=[], metavar="NAME=PROVENANCE",
-                   help="a library linked into a package built from source (libzmq), and its archive's PROVENANCE.json")
+    p.add_argument(
+        "--runtime-provenance", type=Path, required=True, help="the runtime's provenance JSON"
+    )
+    p.add_argument(
+        "--runtime-text",
+        type=Path,
+        action="append",
+        default=[],
+        help="a LICENSE.<key>.txt from @krunner_license_texts",
+    )
+    p.add_argument(
+        "--archive",
+        action="append",
+        default=[],
+        metavar="NAME=PROVENANCE=TEXT",
+        help="ttyd first, then each C library built into it",
+    )
+    p.add_argument(
+        "--linked",
+        action="append",
+        default=[],
+        metavar="NAME=PROVENANCE",
+        help="a library linked into a package built from source (libzmq), and its archive's PROVENANCE.json",
+    )
     p.add_argument("--packages-lock", type=Path, required=True, help="the target's package lock")
-    p.add_argument("--site-packages", type=Path, required=True, help="the installed site-packages directory")
-    p.add_argument("--spdx-schema", type=Path, required=True,
-                   help="CycloneDX's spdx.schema.json: the SPDX license ids an `id` may take")
+    p.add_argument(
+        "--site-packages", type=Path, required=True, help="the installed site-packages directory"
+    )
+    p.add_argument(
+        "--spdx-schema",
+        type=Path,
+        required=True,
+        help="CycloneDX's spdx.schema.json: the SPDX license ids an `id` may take",
+    )
     args = p.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     bom = Bom(args.out_dir, frozenset(json.loads(args.spdx_schema.read_text())["enum"]))

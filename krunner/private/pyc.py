@@ -40,7 +40,9 @@ class PycError(Exception):
 
 def compile_tree(compiler: str, root: Path, final: str) -> list[str]:
     """Compiles every .py under `root` as if it lived at `final`; returns the paths that failed."""
-    proc = subprocess.run([compiler, "-c", COMPILE, str(root), final], capture_output=True, text=True)
+    proc = subprocess.run(
+        [compiler, "-c", COMPILE, str(root), final], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise PycError(f"byte-compiling with {compiler} failed: {proc.stderr.strip()}")
     magic, *failed = proc.stdout.splitlines()

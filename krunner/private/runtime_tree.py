@@ -32,9 +32,20 @@ REPO_FILES = {"BUILD.bazel", "REPO.bazel", "WORKSPACE", "WORKSPACE.bazel", "PROV
 # Standard-library parts a runner never imports (and their extension modules).
 # pydoc_data holds only help()'s topic texts (1.1 MB); pydoc says so when it is
 # missing. turtle.py imports tkinter, which is left out.
-UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtle.py", "turtledemo", "ensurepip", "lib2to3", "__phello__",
-                 "pydoc_data"}
-UNUSED_EXTENSION = re.compile(r"^(_tkinter|_test\w*|_ctypes_test|_xxtestfuzz|xxlimited\w*|xxsubtype|_xxsubinterpreters)[.]")
+UNUSED_STDLIB = {
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtle.py",
+    "turtledemo",
+    "ensurepip",
+    "lib2to3",
+    "__phello__",
+    "pydoc_data",
+}
+UNUSED_EXTENSION = re.compile(
+    r"^(_tkinter|_test\w*|_ctypes_test|_xxtestfuzz|xxlimited\w*|xxsubtype|_xxsubinterpreters)[.]"
+)
 
 
 class RuntimeError_(Exception):
@@ -45,10 +56,16 @@ def removed_reason(rel: str, python: str) -> str | None:
     """Why `rel` is left out of the volume, or None to keep it."""
     parts = rel.split("/")
     if rel in REPO_FILES or parts[0] in ("_wheel", "licenses"):
-        return "repository file" if rel in REPO_FILES or parts[0] == "_wheel" else "volume additions (licenses/)"
+        return (
+            "repository file"
+            if rel in REPO_FILES or parts[0] == "_wheel"
+            else "volume additions (licenses/)"
+        )
     if parts[0] == "bin" and len(parts) == 2 and not KEEP_BIN.match(parts[1]):
         return "scripts and binaries other than the interpreter (pip, idle, pydoc, python-config, ttyd)"
-    if parts[0] in ("include", "share") or (parts[0] == "lib" and len(parts) == 2 and parts[1] == "pkgconfig"):
+    if parts[0] in ("include", "share") or (
+        parts[0] == "lib" and len(parts) == 2 and parts[1] == "pkgconfig"
+    ):
         return "headers, manual pages and pkg-config files"
     if parts[0] == "lib" and len(parts) == 2 and parts[1].endswith(".a"):
         return "static libraries"
@@ -57,7 +74,7 @@ def removed_reason(rel: str, python: str) -> str | None:
     if rel.startswith(site) and rel != site + "README.txt":
         return "site-packages (pip and installed packages)"
     if rel.startswith(stdlib):
-        sub = rel[len(stdlib):].split("/")
+        sub = rel[len(stdlib) :].split("/")
         if sub[0] in UNUSED_STDLIB or sub[0].startswith("config-"):
             return "test suite, IDLE, tkinter, ensurepip, help() topics and the build configuration"
         if "__pycache__" in sub:
@@ -84,8 +101,14 @@ def _unstaged(path: Path, rel: str) -> Path:
 def copy_runtime(src: Path, dest: Path, python: str) -> dict[str, int]:
     """Copy the kept files of `src` into `dest`; returns counts of what was removed, by reason."""
     if not (src / f"lib/python{python}").is_dir():
-        found = sorted(p.name for p in (src / "lib").glob("python3.*")) if (src / "lib").is_dir() else []
-        raise RuntimeError_(f"{src} has no lib/python{python} (found {found}): not a CPython {python} runtime")
+        found = (
+            sorted(p.name for p in (src / "lib").glob("python3.*"))
+            if (src / "lib").is_dir()
+            else []
+        )
+        raise RuntimeError_(
+            f"{src} has no lib/python{python} (found {found}): not a CPython {python} runtime"
+        )
     removed: dict[str, int] = {}
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames.sort()
@@ -131,7 +154,9 @@ def source_provenance(components: list[str]) -> dict:
         name, path = spec.split("=", 1)
         by_name[name] = json.loads(Path(path).read_text())
     if "cpython" not in by_name:
-        raise RuntimeError_("a runtime built from source needs --component cpython=<its PROVENANCE.json>")
+        raise RuntimeError_(
+            "a runtime built from source needs --component cpython=<its PROVENANCE.json>"
+        )
     prov = dict(by_name.pop("cpython"))
     prov["built_from_source"] = True
     prov["components"] = dict(sorted(by_name.items()))
@@ -140,17 +165,33 @@ def source_provenance(components: list[str]) -> dict:
 
 def main(argv: list[str]) -> int:
     """Parse arguments, copy the runtime, byte-compile it, write its provenance."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--provenance", type=Path,
-                       help="a prebuilt runtime: its repository's PROVENANCE.json (its directory is the runtime root)")
-    which.add_argument("--tree", type=Path, help="a runtime built from source: its install directory")
-    p.add_argument("--component", action="append", default=[], metavar="NAME=PROVENANCE.json",
-                   help="with --tree: the provenance of CPython's archive (name cpython) and of each library built in")
+    which.add_argument(
+        "--provenance",
+        type=Path,
+        help="a prebuilt runtime: its repository's PROVENANCE.json (its directory is the runtime root)",
+    )
+    which.add_argument(
+        "--tree", type=Path, help="a runtime built from source: its install directory"
+    )
+    p.add_argument(
+        "--component",
+        action="append",
+        default=[],
+        metavar="NAME=PROVENANCE.json",
+        help="with --tree: the provenance of CPython's archive (name cpython) and of each library built in",
+    )
     p.add_argument("--python", required=True, help="X.Y the runtime must be")
-    p.add_argument("--compiler", required=True, help="the python3.13 that byte-compiles the standard library")
+    p.add_argument(
+        "--compiler", required=True, help="the python3.13 that byte-compiles the standard library"
+    )
     p.add_argument("--out-dir", type=Path, required=True, help="the directory to fill")
-    p.add_argument("--out-provenance", type=Path, required=True, help="where to write the provenance")
+    p.add_argument(
+        "--out-provenance", type=Path, required=True, help="where to write the provenance"
+    )
     args = p.parse_args(argv)
     try:
         if args.tree:

@@ -28,7 +28,6 @@ from pathlib import Path
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-
 class WheelError(Exception):
     """The wheel's inputs are inconsistent; the message says which."""
 
@@ -45,17 +44,25 @@ def record_hash(data: bytes) -> str:
 
 def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
     """Every member of the wheel except RECORD, by archive path."""
-    if args.distro_key in ("", ) or not re.fullmatch(r"[a-z0-9-]+", args.distro_key):
+    if args.distro_key in ("",) or not re.fullmatch(r"[a-z0-9-]+", args.distro_key):
         raise WheelError(f"bad distro key {args.distro_key!r}")
     if args.package != args.distro_key.replace("-", "_"):
         # The agent's get_krunner_info reads ai.backend.krunner.<key with - as _>; any
         # other package makes every kernel start fall over (ModuleNotFoundError).
-        raise WheelError(f"package {args.package!r} must be the distro key with '-' as '_' "
-                         f"({args.distro_key.replace('-', '_')!r}): the agent reads that package")
+        raise WheelError(
+            f"package {args.package!r} must be the distro key with '-' as '_' "
+            f"({args.distro_key.replace('-', '_')!r}): the agent reads that package"
+        )
     if not args.volume.name.endswith(".tar.xz"):
-        raise WheelError(f"{args.volume} is not a .tar.xz: the agent reads only krunner-env.*.tar.xz")
+        raise WheelError(
+            f"{args.volume} is not a .tar.xz: the agent reads only krunner-env.*.tar.xz"
+        )
     mac_arch = {"x86_64": "x86_64", "aarch64": "arm64"}[args.arch]
-    wrong = [t for t in args.platform_tag if not (t.endswith("_" + args.arch) or t.endswith("_" + mac_arch))]
+    wrong = [
+        t
+        for t in args.platform_tag
+        if not (t.endswith("_" + args.arch) or t.endswith("_" + mac_arch))
+    ]
     if wrong:
         raise WheelError(f"platform tags {wrong} do not match the volume's arch {args.arch}")
     pkg = f"ai/backend/krunner/{args.package}"
@@ -70,9 +77,10 @@ def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
         f"{pkg}/krunner-env.{key}.{args.arch}.tar.xz": args.volume,
     }
     tags = [f"py3-none-{t}" for t in args.platform_tag]
-    files[f"{dist_info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: krunner-wheelmaker 1\n"
-                                   "Root-Is-Purelib: false\n"
-                                   + "".join(f"Tag: {t}\n" for t in tags)).encode()
+    files[f"{dist_info}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: krunner-wheelmaker 1\n"
+        "Root-Is-Purelib: false\n" + "".join(f"Tag: {t}\n" for t in tags)
+    ).encode()
     license_names = []
     for spec in args.license:
         src, _, name = spec.partition("=")
@@ -82,7 +90,9 @@ def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
         lic_root = args.bom_dir / "licenses"
         sbom = args.bom_dir / "sbom.cdx.json"
         if not lic_root.is_dir() or not sbom.is_file():
-            raise WheelError(f"{args.bom_dir} is not a krunner_bom directory (licenses/ and sbom.cdx.json)")
+            raise WheelError(
+                f"{args.bom_dir} is not a krunner_bom directory (licenses/ and sbom.cdx.json)"
+            )
         for f in sorted(p for p in lic_root.rglob("*") if p.is_file()):
             name = f.relative_to(lic_root).as_posix()
             if f"{dist_info}/licenses/{name}" in files:
@@ -99,9 +109,11 @@ def wheel_files(args: argparse.Namespace) -> dict[str, bytes | Path]:
         + "".join(f"License-File: {n}\n" for n in sorted(license_names))
         + "Description-Content-Type: text/markdown\n\n"
         f"{args.summary}. Volume {key} v{args.volume_version} for {args.arch}, CPython "
-        f"{args.python_version}; built by Bazel (krunner).\n").encode()
+        f"{args.python_version}; built by Bazel (krunner).\n"
+    ).encode()
     files[f"{dist_info}/entry_points.txt"] = (
-        f"[backendai_krunner_v10]\n{args.package} = ai.backend.krunner.{args.package}.plugin\n").encode()
+        f"[backendai_krunner_v10]\n{args.package} = ai.backend.krunner.{args.package}.plugin\n"
+    ).encode()
     files[f"{dist_info}/top_level.txt"] = b"ai\n"
     return files
 
@@ -113,6 +125,7 @@ def wheel_name(args: argparse.Namespace) -> str:
 
 def write_wheel(files: dict[str, bytes | Path], dist_info: str, out: Path) -> None:
     """Write `files` plus RECORD into the zip at `out`, deterministically."""
+
     def order(name: str) -> tuple[int, bytes]:
         return (1 if name.startswith(dist_info + "/") else 0, name.encode())
 
@@ -123,9 +136,11 @@ def write_wheel(files: dict[str, bytes | Path], dist_info: str, out: Path) -> No
             data = source.read_bytes() if isinstance(source, Path) else source
             info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             info.create_system = 3
-            info.external_attr = (0o100644 << 16)
+            info.external_attr = 0o100644 << 16
             # The volume is already xz: deflating it again only costs time.
-            info.compress_type = zipfile.ZIP_STORED if name.endswith(".tar.xz") else zipfile.ZIP_DEFLATED
+            info.compress_type = (
+                zipfile.ZIP_STORED if name.endswith(".tar.xz") else zipfile.ZIP_DEFLATED
+            )
             zf.writestr(info, data)
             record.append(f"{name},{record_hash(data)},{len(data)}")
         record.append(f"{dist_info}/RECORD,,")
@@ -137,24 +152,39 @@ def write_wheel(files: dict[str, bytes | Path], dist_info: str, out: Path) -> No
 
 def main(argv: list[str]) -> int:
     """Parse arguments (or an @params file) and write the wheel."""
-    p = argparse.ArgumentParser(description=__doc__, fromfile_prefix_chars="@",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        fromfile_prefix_chars="@",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", type=Path, required=True, help="the .whl to write")
     p.add_argument("--distribution", required=True, help="e.g. backend.ai-krunner-static-gnu")
     p.add_argument("--version", required=True, help="the wheel's version")
     p.add_argument("--summary", required=True, help="one-line summary for METADATA")
     p.add_argument("--package", required=True, help="the plugin subpackage, e.g. static_gnu")
     p.add_argument("--distro-key", required=True, help="the agent's distro key, e.g. static-gnu")
-    p.add_argument("--arch", required=True, choices=["x86_64", "aarch64"], help="volume architecture")
+    p.add_argument(
+        "--arch", required=True, choices=["x86_64", "aarch64"], help="volume architecture"
+    )
     p.add_argument("--volume", type=Path, required=True, help="the volume .tar.xz")
-    p.add_argument("--plugin", type=Path, required=True, help="the plugin module (async def init(config))")
+    p.add_argument(
+        "--plugin", type=Path, required=True, help="the plugin module (async def init(config))"
+    )
     p.add_argument("--volume-version", type=int, required=True, help="the integer volume version")
     p.add_argument("--python-version", required=True, help="X.Y of the volume's CPython")
     p.add_argument("--platform-tag", action="append", required=True, help="platform tags, in order")
-    p.add_argument("--license", action="append", default=[], metavar="SRC=NAME",
-                   help="a license file, stored as dist-info/licenses/NAME")
-    p.add_argument("--bom-dir", type=Path,
-                   help="a krunner_bom directory: licenses/** into dist-info/licenses/, sbom.cdx.json into dist-info/sboms/")
+    p.add_argument(
+        "--license",
+        action="append",
+        default=[],
+        metavar="SRC=NAME",
+        help="a license file, stored as dist-info/licenses/NAME",
+    )
+    p.add_argument(
+        "--bom-dir",
+        type=Path,
+        help="a krunner_bom directory: licenses/** into dist-info/licenses/, sbom.cdx.json into dist-info/sboms/",
+    )
     args = p.parse_args(argv)
     try:
         if args.out.name != wheel_name(args):

@@ -44,8 +44,19 @@ def findings(binary: Path, workflow: Path) -> list[dict]:
     what happens to be installed.
     """
     proc = subprocess.run(
-        [str(binary), "-no-color", "-shellcheck=", "-pyflakes=", "-format", "{{json .}}", str(workflow)],
-        capture_output=True, text=True, cwd=workflow.parent)
+        [
+            str(binary),
+            "-no-color",
+            "-shellcheck=",
+            "-pyflakes=",
+            "-format",
+            "{{json .}}",
+            str(workflow),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workflow.parent,
+    )
     assert proc.returncode in (0, 1), f"actionlint failed to run ({proc.returncode}): {proc.stderr}"
     found = json.loads(proc.stdout or "[]")
     assert (proc.returncode == 1) == bool(found), (proc.returncode, proc.stdout, proc.stderr)
@@ -55,7 +66,8 @@ def findings(binary: Path, workflow: Path) -> list[dict]:
 def test_ci_workflow_has_no_findings(tmp_path):
     found = findings(actionlint_binary(tmp_path), WORKFLOW)
     assert found == [], "actionlint: " + "\n".join(
-        f"{WORKFLOW.name}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in found)
+        f"{WORKFLOW.name}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in found
+    )
 
 
 def test_broken_copy_is_reported_at_each_planted_mistake(tmp_path):
@@ -63,7 +75,7 @@ def test_broken_copy_is_reported_at_each_planted_mistake(tmp_path):
     lines = {}
     for old, new, _ in BREAKAGES:
         assert text.count(old) == 1, f"{old!r} should occur once in the workflow; update BREAKAGES"
-        lines[new] = text[:text.index(old)].count("\n") + 1
+        lines[new] = text[: text.index(old)].count("\n") + 1
         text = text.replace(old, new)
     broken = tmp_path / ".github" / "workflows" / "ci.yml"
     broken.parent.mkdir(parents=True)
@@ -71,4 +83,5 @@ def test_broken_copy_is_reported_at_each_planted_mistake(tmp_path):
     found = findings(actionlint_binary(tmp_path), broken)
     for _, new, kind in BREAKAGES:
         assert any(f["line"] == lines[new] and f["kind"] == kind for f in found), (
-            f"no {kind} finding at line {lines[new]} ({new!r}); actionlint said: {found}")
+            f"no {kind} finding at line {lines[new]} ({new!r}); actionlint said: {found}"
+        )

@@ -31,7 +31,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
 sys.path[:0] = [str(RUNFILES / "krunner/private"), str(RUNFILES / "tools")]
@@ -41,8 +42,13 @@ import install_wheels  # noqa: E402
 from krunner_cli import cli, reader  # noqa: E402
 from mirror.treehash import TreeError, tree_lines  # noqa: E402
 
-FUZZ = settings(deadline=None, derandomize=True, database=None, max_examples=250,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    max_examples=250,
+    suppress_health_check=list(HealthCheck),
+)
 COUNTS: dict[str, int] = {}
 OUTCOMES: dict[str, dict[str, int]] = {}
 
@@ -62,7 +68,9 @@ def report(request):
     """Print how many cases each property ran, and how they ended, into the test log."""
     yield
     line = json.dumps({"cases": COUNTS, "outcomes": OUTCOMES}, sort_keys=True)
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(f"fuzz cases run: {line}")
+    request.config.pluginmanager.get_plugin("terminalreporter").write_line(
+        f"fuzz cases run: {line}"
+    )
 
 
 def one_line(err: Exception) -> None:
@@ -74,22 +82,43 @@ def one_line(err: Exception) -> None:
 # Half the pieces are plain, so that accepted inputs are common too.
 SEGMENT = st.one_of(
     st.sampled_from(["a", "b", "pkg", "x.py", "bin"]),
-    st.sampled_from(["..", ".", "", "t-1.0.data", "t-1.0.dist-info", "purelib", "scripts", "data",
-                     "headers", "test", "é"]))
+    st.sampled_from(
+        [
+            "..",
+            ".",
+            "",
+            "t-1.0.data",
+            "t-1.0.dist-info",
+            "purelib",
+            "scripts",
+            "data",
+            "headers",
+            "test",
+            "é",
+        ]
+    ),
+)
 PATH = st.lists(SEGMENT, min_size=1, max_size=5).map("/".join).filter(bool)  # zipfile refuses ""
 NAME = st.one_of(PATH, st.sampled_from(["/abs", "/etc/passwd", "a/../../x", "./a", "a//b"]))
 
 
 # --- install_wheels -------------------------------------------------------------
 
-ENTRY = st.lists(st.tuples(st.one_of(st.sampled_from(["tool", "../esc", "a/b", ".", "..", " x", "ok-1"]), PATH),
-                           st.sampled_from(["m:main", "m.n:f.g", "os; x:y", "m", ":f", "m:f [extra]", "1m:f"])),
-                 max_size=3)
+ENTRY = st.lists(
+    st.tuples(
+        st.one_of(st.sampled_from(["tool", "../esc", "a/b", ".", "..", " x", "ok-1"]), PATH),
+        st.sampled_from(["m:main", "m.n:f.g", "os; x:y", "m", ":f", "m:f [extra]", "1m:f"]),
+    ),
+    max_size=3,
+)
 
 
 @FUZZ
-@given(members=st.lists(st.tuples(NAME, st.binary(max_size=16)), max_size=8), entries=ENTRY,
-       raw_ep=st.one_of(st.none(), st.text(max_size=40)))
+@given(
+    members=st.lists(st.tuples(NAME, st.binary(max_size=16)), max_size=8),
+    entries=ENTRY,
+    raw_ep=st.one_of(st.none(), st.text(max_size=40)),
+)
 def test_install_wheels_never_writes_outside_its_directory(members, entries, raw_ep):
     with tempfile.TemporaryDirectory() as tmp:
         case = Path(tmp)
@@ -98,8 +127,11 @@ def test_install_wheels_never_writes_outside_its_directory(members, entries, raw
         with zipfile.ZipFile(whl, "w") as zf:
             for name, data in members:
                 zf.writestr(name, data)
-            ep = raw_ep if raw_ep is not None else (
-                "[console_scripts]\n" + "".join(f"{n} = {t}\n" for n, t in entries))
+            ep = (
+                raw_ep
+                if raw_ep is not None
+                else ("[console_scripts]\n" + "".join(f"{n} = {t}\n" for n, t in entries))
+            )
             zf.writestr("t-1.0.dist-info/entry_points.txt", ep)
             zf.writestr("t-1.0.dist-info/METADATA", "Name: t\nVersion: 1.0\n")
         site = "lib/python3.13/site-packages"
@@ -111,10 +143,15 @@ def test_install_wheels_never_writes_outside_its_directory(members, entries, raw
         except install_wheels.InstallError as err:
             one_line(err)
             count("install_wheels", "refused")
-        except ValueError as err:  # a tuple unpack of several .dist-info dirs raises InstallError first
+        except (
+            ValueError
+        ) as err:  # a tuple unpack of several .dist-info dirs raises InstallError first
             raise AssertionError(f"not an InstallError: {err!r}")
-        outside = sorted(str(p.relative_to(case)) for p in case.rglob("*")
-                         if p != whl and p != out and out not in p.parents)
+        outside = sorted(
+            str(p.relative_to(case))
+            for p in case.rglob("*")
+            if p != whl and p != out and out not in p.parents
+        )
         assert not outside, f"written outside --out-dir: {outside}"
         for p in out.rglob("*"):
             assert os.path.realpath(p).startswith(str(out.resolve()) + "/")
@@ -122,12 +159,17 @@ def test_install_wheels_never_writes_outside_its_directory(members, entries, raw
 
 # --- build_volume's tree reader --------------------------------------------------
 
-LINK_TARGET = st.one_of(st.lists(st.sampled_from(["..", ".", "a", "b", "x", "y", "z"]),
-                                 min_size=1, max_size=5).map("/".join),
-                        st.sampled_from(["/etc", "/", ""]))
-TREE_OP = st.tuples(st.sampled_from(["dir", "file", "link"]),
-                    st.lists(st.sampled_from(["a", "b", "x", "y", "z"]), min_size=1, max_size=3).map("/".join),
-                    LINK_TARGET)
+LINK_TARGET = st.one_of(
+    st.lists(st.sampled_from(["..", ".", "a", "b", "x", "y", "z"]), min_size=1, max_size=5).map(
+        "/".join
+    ),
+    st.sampled_from(["/etc", "/", ""]),
+)
+TREE_OP = st.tuples(
+    st.sampled_from(["dir", "file", "link"]),
+    st.lists(st.sampled_from(["a", "b", "x", "y", "z"]), min_size=1, max_size=3).map("/".join),
+    LINK_TARGET,
+)
 
 
 @FUZZ
@@ -161,8 +203,9 @@ def test_build_volume_accepts_only_links_the_kernel_resolves_inside(ops):
         for rel, entry in entries.items():
             if entry.kind == "symlink":
                 real = os.path.realpath(root / rel)
-                assert real == inside or real.startswith(inside + "/"), \
+                assert real == inside or real.startswith(inside + "/"), (
                     f"{rel} -> {entry.target} resolves to {real}, outside the root"
+                )
             elif entry.kind == "file":
                 assert os.path.realpath(entry.source).startswith(inside + "/"), entry
 
@@ -171,10 +214,12 @@ def test_build_volume_accepts_only_links_the_kernel_resolves_inside(ops):
 
 MEMBER = st.tuples(
     st.sampled_from(["file", "file", "dir", "sym", "hard", "fifo"]),
-    st.tuples(st.one_of(st.just("top/"),
-                        st.sampled_from(["./top/", "top//", "top/./", "other/", "", "/top/"])),
-              st.lists(st.sampled_from(["a", "b", "c", "..", "."]), min_size=1, max_size=3).map("/".join)
-              ).map("".join),
+    st.tuples(
+        st.one_of(
+            st.just("top/"), st.sampled_from(["./top/", "top//", "top/./", "other/", "", "/top/"])
+        ),
+        st.lists(st.sampled_from(["a", "b", "c", "..", "."]), min_size=1, max_size=3).map("/".join),
+    ).map("".join),
     st.sampled_from([b"GOOD", b"EVIL", b""]),
     st.sampled_from(["a", "top/a", "b", "../x", "/etc/passwd", "c/a"]),
     st.booleans(),
@@ -190,8 +235,12 @@ def make_tar(path: Path, members) -> None:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
                 continue
-            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE,
-                         "fifo": tarfile.FIFOTYPE}[kind]
+            info.type = {
+                "dir": tarfile.DIRTYPE,
+                "sym": tarfile.SYMTYPE,
+                "hard": tarfile.LNKTYPE,
+                "fifo": tarfile.FIFOTYPE,
+            }[kind]
             info.linkname = link
             tar.addfile(info)
 
@@ -233,12 +282,26 @@ def test_treehash_lines_are_what_extraction_leaves(members):
 
 # --- krunner inspect and compare -------------------------------------------------
 
-VOLUME_MEMBER = st.tuples(st.sampled_from(["file", "dir", "sym", "hard"]),
-                          st.one_of(PATH, st.sampled_from(["bin/ttyd", "./a", "a/METADATA"])),
-                          st.sampled_from([b"", b"\x7fELF\x02\x01\x01" + bytes(57), b"Name: n\nVersion: 1\n"]),
-                          st.sampled_from(["a", "..", "bin/ttyd", "/x", "a/../.."]))
-MUTATION = st.sampled_from(["none", "drop-metadata", "drop-wheel", "metadata-binary", "sbom-junk",
-                            "sbom-list", "sbom-odd", "entry-junk", "versions-junk", "volume-junk"])
+VOLUME_MEMBER = st.tuples(
+    st.sampled_from(["file", "dir", "sym", "hard"]),
+    st.one_of(PATH, st.sampled_from(["bin/ttyd", "./a", "a/METADATA"])),
+    st.sampled_from([b"", b"\x7fELF\x02\x01\x01" + bytes(57), b"Name: n\nVersion: 1\n"]),
+    st.sampled_from(["a", "..", "bin/ttyd", "/x", "a/../.."]),
+)
+MUTATION = st.sampled_from(
+    [
+        "none",
+        "drop-metadata",
+        "drop-wheel",
+        "metadata-binary",
+        "sbom-junk",
+        "sbom-list",
+        "sbom-odd",
+        "entry-junk",
+        "versions-junk",
+        "volume-junk",
+    ]
+)
 
 
 def wheel_bytes(volume_members, mutation: str, junk: bytes) -> bytes:
@@ -250,7 +313,11 @@ def wheel_bytes(volume_members, mutation: str, junk: bytes) -> bytes:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
             else:
-                info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE}[kind]
+                info.type = {
+                    "dir": tarfile.DIRTYPE,
+                    "sym": tarfile.SYMTYPE,
+                    "hard": tarfile.LNKTYPE,
+                }[kind]
                 info.linkname = link
                 tar.addfile(info)
     volume = lzma.compress(raw.getvalue(), preset=0)
@@ -274,14 +341,23 @@ def wheel_bytes(volume_members, mutation: str, junk: bytes) -> bytes:
     elif mutation == "sbom-list":
         files[f"{di}/sbom.spdx.json"] = b"[1, 2]"
     elif mutation == "sbom-odd":
-        files[f"{di}/sbom.cdx.json"] = json.dumps({"components": [
-            {"name": None, "properties": [1, {"name": "krunner:artifact"}], "licenses": [1, {"license": 2}]}]}).encode()
+        files[f"{di}/sbom.cdx.json"] = json.dumps(
+            {
+                "components": [
+                    {
+                        "name": None,
+                        "properties": [1, {"name": "krunner:artifact"}],
+                        "licenses": [1, {"license": 2}],
+                    }
+                ]
+            }
+        ).encode()
     elif mutation == "entry-junk":
         files[f"{di}/entry_points.txt"] = junk
     elif mutation == "versions-junk":
         files[f"{pkg}/krunner-version.static-gnu.txt"] = junk
     elif mutation == "volume-junk":
-        files[f"{pkg}/krunner-env.static-gnu.x86_64.tar.xz"] = volume[:len(junk)] + junk
+        files[f"{pkg}/krunner-env.static-gnu.x86_64.tar.xz"] = volume[: len(junk)] + junk
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
@@ -290,8 +366,12 @@ def wheel_bytes(volume_members, mutation: str, junk: bytes) -> bytes:
 
 
 @FUZZ
-@given(volume_members=st.lists(VOLUME_MEMBER, max_size=6), mutation=MUTATION,
-       junk=st.binary(max_size=24), flip=st.one_of(st.none(), st.tuples(st.integers(0, 4000), st.integers(1, 255))))
+@given(
+    volume_members=st.lists(VOLUME_MEMBER, max_size=6),
+    mutation=MUTATION,
+    junk=st.binary(max_size=24),
+    flip=st.one_of(st.none(), st.tuples(st.integers(0, 4000), st.integers(1, 255))),
+)
 def test_krunner_inspect_reads_or_refuses_any_wheel(volume_members, mutation, junk, flip):
     data = bytearray(wheel_bytes(volume_members, mutation, junk))
     if flip is not None:  # one corrupted byte anywhere: headers, compressed streams, CRCs

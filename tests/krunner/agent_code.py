@@ -41,7 +41,11 @@ def functions(source: Path, wanted: set[str], methods: bool = False) -> list[ast
     body = tree.body
     if methods:
         body = [m for n in tree.body if isinstance(n, ast.ClassDef) for m in n.body]
-    found = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in wanted]
+    found = [
+        n
+        for n in body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in wanted
+    ]
     missing = wanted - {n.name for n in found}
     if missing:
         raise SystemExit(f"{source}: no function {sorted(missing)}: has the agent's code moved?")
@@ -62,7 +66,13 @@ def module_constants(source: Path) -> dict[str, object]:
     """Top-level `NAME = <literal>` assignments (e.g. the extractor's pids limit)."""
     out = {}
     for node in ast.parse(source.read_text()).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         value = getattr(node, "value", None)
         if value is None:
             continue
@@ -142,6 +152,7 @@ class Log:
             print(f"agent {level}: " + msg.format(*args), file=sys.stderr)
             if level == "exception":
                 traceback.print_exc()
+
         return emit
 
 
@@ -164,12 +175,25 @@ def main() -> None:
     root, arch, distros = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
     agent = root / "ai/backend/agent"
     ns: dict = {
-        "asyncio": Recorder(), "Docker": FakeDocker, "DockerVolume": FakeVolume, "DockerError": DockerError,
-        "TaskGroup": asyncio.TaskGroup, "scan_entrypoints": scan_entrypoints, "get_arch_name": lambda: arch,
-        "UnsupportedBaseDistroError": UnsupportedBaseDistroError, "log": Log(), "Path": Path, "files": files, "lzma": lzma, "re": re, "str": str, "int": int,
+        "asyncio": Recorder(),
+        "Docker": FakeDocker,
+        "DockerVolume": FakeVolume,
+        "DockerError": DockerError,
+        "TaskGroup": asyncio.TaskGroup,
+        "scan_entrypoints": scan_entrypoints,
+        "get_arch_name": lambda: arch,
+        "UnsupportedBaseDistroError": UnsupportedBaseDistroError,
+        "log": Log(),
+        "Path": Path,
+        "files": files,
+        "lzma": lzma,
+        "re": re,
+        "str": str,
+        "int": int,
     }
     if "import pkg_resources" in (agent / "agent.py").read_text():
         import pkg_resources  # the real one, as the 23.9 agent imports it
+
         ns["pkg_resources"] = pkg_resources
     load(agent / "docker/kernel.py", ns, {"prepare_krunner_env", "prepare_krunner_env_impl"})
     load(agent / "kernel.py", ns, {"match_distro_data"})
@@ -183,8 +207,13 @@ def main() -> None:
     (runner / "krunner-extractor.sh").write_text("")
     sys.path.append(str(runner.parent.parent.parent))
     volumes = asyncio.run(ns["prepare_krunner_env"]({}))
-    runs = [{"archive": run[run.index("-v") + 1].split(":")[0],
-             "env": [run[i + 1] for i, a in enumerate(run) if a == "-e"]} for run in Recorder.runs]
+    runs = [
+        {
+            "archive": run[run.index("-v") + 1].split(":")[0],
+            "env": [run[i + 1] for i, a in enumerate(run) if a == "-e"],
+        }
+        for run in Recorder.runs
+    ]
     out = {"volumes": dict(volumes), "created": FakeDocker.created, "extractions": runs, "info": {}}
     container = Config({"krunner-volumes": dict(volumes), "krunner_volumes": dict(volumes)})
     for distro in distros:
@@ -199,7 +228,13 @@ def main() -> None:
             out["info"][distro] = {"error": f"{type(err).__name__}: {err}"}
             continue
         a, matched, libc, volume, pyver = info
-        out["info"][distro] = {"arch": a, "distro": matched, "libc": libc, "volume": volume, "python": pyver}
+        out["info"][distro] = {
+            "arch": a,
+            "distro": matched,
+            "libc": libc,
+            "volume": volume,
+            "python": pyver,
+        }
     print(json.dumps(out, indent=1, sort_keys=True))
 
 

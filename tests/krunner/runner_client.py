@@ -46,7 +46,7 @@ def unpack_map(data: bytes) -> dict:
     def take(n: int) -> bytes:
         nonlocal pos
         pos += n
-        return data[pos - n:pos]
+        return data[pos - n : pos]
 
     def value():
         b = take(1)[0]
@@ -80,8 +80,13 @@ def unpack_map(data: bytes) -> dict:
 class RunnerClient:
     """PUSH to the runner's replin, PULL from its replout."""
 
-    def __init__(self, netns: Path | None = None, host: str = "127.0.0.1", replin: int = 2000,
-                 replout: int = 2001):
+    def __init__(
+        self,
+        netns: Path | None = None,
+        host: str = "127.0.0.1",
+        replin: int = 2000,
+        replout: int = 2001,
+    ):
         with in_netns(netns):
             self.ctx = zmq.Context()
             self.push = self.ctx.socket(zmq.PUSH)
@@ -97,7 +102,9 @@ class RunnerClient:
         self.ctx.term()
 
     def send(self, op: str, payload: str | bytes = b"") -> None:
-        self.push.send_multipart([op.encode("ascii"), payload.encode() if isinstance(payload, str) else payload])
+        self.push.send_multipart(
+            [op.encode("ascii"), payload.encode() if isinstance(payload, str) else payload]
+        )
 
     def recv(self, timeout: float) -> tuple[str, bytes]:
         """The next `[op, payload]` reply; TimeoutError after `timeout` seconds."""
@@ -125,7 +132,9 @@ class RunnerClient:
             if op == "status":
                 return unpack_map(payload)
 
-    def run(self, op: str, payload: str, timeout: float) -> tuple[int, str, str, list[tuple[str, bytes]]]:
+    def run(
+        self, op: str, payload: str, timeout: float
+    ) -> tuple[int, str, str, list[tuple[str, bytes]]]:
         """Send an execution op (`exec`, `code`, ...) and collect replies up to `finished`.
 
         Returns (exit code, stdout, stderr, every reply)."""
@@ -135,7 +144,9 @@ class RunnerClient:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"{op}: no `finished` in {timeout:.0f} s; replies so far: {replies!r}")
+                raise TimeoutError(
+                    f"{op}: no `finished` in {timeout:.0f} s; replies so far: {replies!r}"
+                )
             op_, payload_ = self.recv(left)
             replies.append((op_, payload_))
             if op_ == "finished":

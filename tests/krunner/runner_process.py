@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 import runner_client
 from support import image
 
@@ -36,12 +35,21 @@ OP_TIMEOUT = 120 if ARCH == "aarch64" else 30
 
 
 @contextlib.contextmanager
-def started(root: Path, volume: Path, lang: str, *, arch: str, mounts: list, log_path: Path,
-            env: dict[str, str] | None = None):
+def started(
+    root: Path,
+    volume: Path,
+    lang: str,
+    *,
+    arch: str,
+    mounts: list,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+):
     """Start the runner; yields (client, process, log file), stops it and prints its output."""
     log = open(log_path, "w+b")
-    proc = image.start(root, volume, ARGV + [lang], arch=arch, env=env, mounts=mounts,
-                       stdout=log, stderr=log)
+    proc = image.start(
+        root, volume, ARGV + [lang], arch=arch, env=env, mounts=mounts, stdout=log, stderr=log
+    )
     client = runner_client.RunnerClient(image.netns_of(proc))
     try:
         yield client, proc, log

@@ -24,8 +24,10 @@ import pytest
 RUNFILES = Path(os.environ["TEST_SRCDIR"])
 WHEELS = [RUNFILES / p for p in os.environ["WHEELS"].split()]
 PIP_PATH = str((RUNFILES / os.environ["PIP_INIT"]).parent.parent)
-AGENTS = {name: (RUNFILES / path).parents[3] for name, path in
-          (item.split("=", 1) for item in os.environ["AGENTS"].split())}  # .../ai/backend/agent/agent.py
+AGENTS = {
+    name: (RUNFILES / path).parents[3]
+    for name, path in (item.split("=", 1) for item in os.environ["AGENTS"].split())
+}  # .../ai/backend/agent/agent.py
 PROBE = RUNFILES / os.environ["AGENT_CODE"]
 VOLUME_VERSIONS = dict(item.split("=") for item in os.environ["VOLUME_VERSIONS"].split())
 PYTHON_VERSION = os.environ["PYTHON_VERSION"]
@@ -45,6 +47,7 @@ def setuptools_path(tmp_path_factory) -> str:
         lorem.write_text("Lorem ipsum dolor sit amet.\n")
     return str(dest)
 
+
 # Image base-distro labels and the key match_distro_data must pick for them.
 IMAGES = {"ubuntu22.04": "static-gnu", "centos7.6": "static-gnu", "alpine3.21": "static-musl"}
 
@@ -53,11 +56,33 @@ def install(arch: str, target: Path) -> None:
     """Both wheels of `arch` into one site directory, chosen by pip by platform."""
     wheels = [str(w) for w in WHEELS if f"_{arch}." in w.name]
     assert len(wheels) == 2, wheels
-    env = {"PYTHONPATH": PIP_PATH, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-           "HOME": os.environ["TEST_TMPDIR"], "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--only-binary=:all:",
-                           "--platform", f"manylinux2014_{arch}", "--platform", f"musllinux_1_2_{arch}",
-                           "--target", str(target), *wheels], env=env, capture_output=True, text=True)
+    env = {
+        "PYTHONPATH": PIP_PATH,
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "HOME": os.environ["TEST_TMPDIR"],
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--platform",
+            f"manylinux2014_{arch}",
+            "--platform",
+            f"musllinux_1_2_{arch}",
+            "--target",
+            str(target),
+            *wheels,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -81,14 +106,23 @@ def site(request, tmp_path_factory):
 @pytest.mark.parametrize("agent", sorted(AGENTS))
 def test_agent_finds_volumes_and_python(site, agent, setuptools_path):
     arch, target = site
-    env = {"PYTHONPATH": os.pathsep.join([str(target), setuptools_path]), "PATH": "/usr/bin:/bin",
-           "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning"}
-    proc = subprocess.run([sys.executable, str(PROBE), str(AGENTS[agent]), arch, *IMAGES],
-                          env=env, capture_output=True, text=True)
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(target), setuptools_path]),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(PROBE), str(AGENTS[agent]), arch, *IMAGES],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
 
-    expected = {key: f"backendai-krunner.v{VOLUME_VERSIONS[key]}.{arch}.{key}" for key in VOLUME_VERSIONS}
+    expected = {
+        key: f"backendai-krunner.v{VOLUME_VERSIONS[key]}.{arch}.{key}" for key in VOLUME_VERSIONS
+    }
     assert out["volumes"] == expected, proc.stderr  # prepare_krunner_env: one volume per key
     archives = {run["env"][0]: run["archive"] for run in out["extractions"]}
     assert sorted(archives) == sorted(f"KRUNNER_VERSION={v}" for v in VOLUME_VERSIONS.values())
@@ -97,9 +131,15 @@ def test_agent_finds_volumes_and_python(site, agent, setuptools_path):
         info = out["info"][label]
         # before the fix, alpine: {"error": "ModuleNotFoundError: No module named 'ai.backend.krunner.static_musl'"}
         assert "error" not in info, f"{agent} agent, {label} image: {info['error']}"
-        assert info == {"arch": arch, "distro": key, "libc": "musl" if key == "static-musl" else "glibc",
-                        "volume": expected[key], "python": PYTHON_VERSION}
+        assert info == {
+            "arch": arch,
+            "distro": key,
+            "libc": "musl" if key == "static-musl" else "glibc",
+            "volume": expected[key],
+            "python": PYTHON_VERSION,
+        }
         # where the agent bind-mounts ai/backend/kernel for this Python version
         archive = archives[f"KRUNNER_VERSION={VOLUME_VERSIONS[key]}"]
-        assert kernel_mount_point_in(archive, info["python"]), \
+        assert kernel_mount_point_in(archive, info["python"]), (
             f"{archive}: no lib/python{info['python']}/site-packages/ai/backend/kernel/ for the agent's mount"
+        )

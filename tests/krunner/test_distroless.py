@@ -15,13 +15,14 @@ import os
 from pathlib import Path
 
 import pytest
-
 import runner_process
 from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
 
-IMPORTS = ("import asyncio, ctypes, ssl, hashlib, json, os, urllib.request, zlib, msgpack, zmq, janus, attrs, "
-           "jupyter_client; print('ok', os.getuid())")
+IMPORTS = (
+    "import asyncio, ctypes, ssl, hashlib, json, os, urllib.request, zlib, msgpack, zmq, janus, attrs, "
+    "jupyter_client; print('ok', os.getuid())"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,22 +31,44 @@ def volume(tmp_path_factory) -> Path:
 
 
 def test_root_is_distroless():
-    for tool in ("bin/sh", "bin/bash", "bin/ash", "bin/busybox", "bin/ls", "bin/cat", "bin/env", "bin/ldd",
-                 "usr/bin/ldd", "usr/bin/dpkg", "sbin/apk"):
+    for tool in (
+        "bin/sh",
+        "bin/bash",
+        "bin/ash",
+        "bin/busybox",
+        "bin/ls",
+        "bin/cat",
+        "bin/env",
+        "bin/ldd",
+        "usr/bin/ldd",
+        "usr/bin/dpkg",
+        "sbin/apk",
+    ):
         assert not os.path.lexists(ROOT / tool), tool
 
 
 def test_interpreter_starts_as_root(volume):
-    proc = image.run(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS], arch=ARCH, uid=0,
-                     timeout=600)
+    proc = image.run(
+        ROOT,
+        volume,
+        ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS],
+        arch=ARCH,
+        uid=0,
+        timeout=600,
+    )
     assert (proc.returncode, proc.stdout) == (0, "ok 0\n"), proc.stderr
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory, volume):
-    with runner_process.started(ROOT, volume, "app", arch=ARCH,
-                                log_path=tmp_path_factory.mktemp("runner") / "runner.log",
-                                mounts=AGENT_MOUNTS) as runner:
+    with runner_process.started(
+        ROOT,
+        volume,
+        "app",
+        arch=ARCH,
+        log_path=tmp_path_factory.mktemp("runner") / "runner.log",
+        mounts=AGENT_MOUNTS,
+    ) as runner:
         yield runner
 
 

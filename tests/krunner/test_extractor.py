@@ -26,7 +26,9 @@ from support import image
 ARCH = os.environ["ARCH"]
 RUNFILES = Path(os.environ["TEST_SRCDIR"])
 VOLUME = RUNFILES / os.environ["VOLUME"]
-SCRIPT = Path(os.path.realpath(RUNFILES / os.environ["RUNNER_SH"]))  # ai/backend/runner/krunner-extractor.sh
+SCRIPT = Path(
+    os.path.realpath(RUNFILES / os.environ["RUNNER_SH"])
+)  # ai/backend/runner/krunner-extractor.sh
 IMAGE = SCRIPT.parent / f"krunner-extractor.img.{ARCH}.tar.xz"
 VERSION = "42"
 
@@ -74,16 +76,26 @@ def listing(top: Path) -> dict[str, tuple]:
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", stat.S_IMODE(st.st_mode))
             else:
-                out[rel] = ("file", stat.S_IMODE(st.st_mode), hashlib.sha256(p.read_bytes()).hexdigest())
+                out[rel] = (
+                    "file",
+                    stat.S_IMODE(st.st_mode),
+                    hashlib.sha256(p.read_bytes()).hexdigest(),
+                )
     return out
 
 
 def test_extractor_gives_our_tree(tmp_path):
     root = unpack_image(tmp_path / "extractor")
     # the image's busybox `time -v` reports the peak RSS of the script and the tar it waits for
-    proc = image.run(root, tmp_path / "extractor/saved",
-                     ["/usr/bin/time", "-v", "/bin/sh", "/root/krunner-extractor.sh"], arch=ARCH,
-                     env={"KRUNNER_VERSION": VERSION}, uid=0, timeout=1800)
+    proc = image.run(
+        root,
+        tmp_path / "extractor/saved",
+        ["/usr/bin/time", "-v", "/bin/sh", "/root/krunner-extractor.sh"],
+        arch=ARCH,
+        env={"KRUNNER_VERSION": VERSION},
+        uid=0,
+        timeout=1800,
+    )
     assert proc.returncode == 0, proc.stderr
     peak = [line for line in proc.stderr.splitlines() if "Maximum resident set size" in line]
     print(f"extractor ({VOLUME.name}): {peak}")

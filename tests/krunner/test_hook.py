@@ -18,9 +18,8 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 import agent_code
+import pytest
 import runner_process
 from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, RUNFILES, START_TIMEOUT, VOLUME
 from support import image
@@ -28,18 +27,28 @@ from support import image
 RUNNER_DIR = Path(os.path.realpath(RUNFILES / os.environ["RUNNER_SH"])).parent  # ai/backend/runner
 AGENT = Path(os.path.realpath(RUNFILES / os.environ["AGENT_PY"])).parent  # ai/backend/agent
 LABEL = os.environ["DISTRO_LABEL"]  # the image's ai.backend.base-distro
-EXEC = ("n=0; while read -r l; do case \"$l\" in *libbaihook*) n=$((n+1));; esac; done < /proc/$PPID/maps; "
-        "echo \"runner maps the hook $n\"; echo \"LD_PRELOAD=$LD_PRELOAD\"")
+EXEC = (
+    'n=0; while read -r l; do case "$l" in *libbaihook*) n=$((n+1));; esac; done < /proc/$PPID/maps; '
+    'echo "runner maps the hook $n"; echo "LD_PRELOAD=$LD_PRELOAD"'
+)
 
 
 def chosen_hook() -> Path:
     """The variant the agent picks: its `_rx_distro` names the candidates, `match_distro_data` picks one."""
     tree = ast.parse((AGENT / "agent.py").read_text())
-    rx = next(node.value.args[0].value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-              and any(getattr(t, "id", None) == "_rx_distro" for t in node.targets))
-    ns: dict = {"re": __import__("re"), "UnsupportedBaseDistroError": agent_code.UnsupportedBaseDistroError}
+    rx = next(
+        node.value.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(getattr(t, "id", None) == "_rx_distro" for t in node.targets)
+    )
+    ns: dict = {
+        "re": __import__("re"),
+        "UnsupportedBaseDistroError": agent_code.UnsupportedBaseDistroError,
+    }
     agent_code.load(AGENT / "kernel.py", ns, {"match_distro_data"})
     import re
+
     candidates = {}
     for p in RUNNER_DIR.glob(f"libbaihook.*.{ARCH}.so"):
         m = re.search(rx, p.name)
@@ -60,16 +69,25 @@ def hook_dir(tmp_path_factory) -> Path:
 
 def test_the_agent_picks_the_variant_of_the_libc():
     name = chosen_hook().name
-    assert name == (f"libbaihook.alpine3.8.{ARCH}.so" if LABEL.startswith("alpine")
-                    else f"libbaihook.ubuntu22.04.{ARCH}.so"), name
+    assert name == (
+        f"libbaihook.alpine3.8.{ARCH}.so"
+        if LABEL.startswith("alpine")
+        else f"libbaihook.ubuntu22.04.{ARCH}.so"
+    ), name
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory, hook_dir):
     volume = image.extract_volume(VOLUME, tmp_path_factory.mktemp("volume") / "volume")
-    with runner_process.started(ROOT, volume, "app", arch=ARCH, env={"LD_PRELOAD": "/root/libbaihook.so"},
-                                log_path=tmp_path_factory.mktemp("runner") / "runner.log",
-                                mounts=[*AGENT_MOUNTS, (hook_dir, "/root")]) as runner:
+    with runner_process.started(
+        ROOT,
+        volume,
+        "app",
+        arch=ARCH,
+        env={"LD_PRELOAD": "/root/libbaihook.so"},
+        log_path=tmp_path_factory.mktemp("runner") / "runner.log",
+        mounts=[*AGENT_MOUNTS, (hook_dir, "/root")],
+    ) as runner:
         yield runner
 
 

@@ -22,7 +22,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 import runner_process
 from runner_process import AGENT_MOUNTS, ARCH, KERNEL, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
@@ -31,7 +30,9 @@ REEXECS = "bai-krunner" in (KERNEL / "__init__.py").read_text()  # the 26.9 runn
 
 # The image's own site directory with a pyzmq that is not ours.
 DEBIAN_SITE = "/usr/lib/python3/dist-packages"
-IMAGE_SITE = DEBIAN_SITE if (ROOT / DEBIAN_SITE.lstrip("/") / "zmq").is_dir() else "/root/dist-packages"
+IMAGE_SITE = (
+    DEBIAN_SITE if (ROOT / DEBIAN_SITE.lstrip("/") / "zmq").is_dir() else "/root/dist-packages"
+)
 VARIABLES = {
     "PYTHONPATH": IMAGE_SITE,
     "PYTHONHOME": "/usr",
@@ -44,13 +45,15 @@ VARIABLES = {
     "PYTHONEXECUTABLE": "/usr/bin/python3.13",
     "VIRTUAL_ENV": "/root/venv",
 }
-PROBE = ("import encodings, json, os, sys, zmq; print('PROBE', json.dumps({"
-         "'prefix': sys.prefix, 'executable': sys.executable, 'path': sys.path, 'zmq': zmq.__file__, "
-         "'encodings': encodings.__file__, 'optimize': sys.flags.optimize, 'warnoptions': sys.warnoptions, "
-         "'safe_path': sys.flags.safe_path, 'dev_mode': sys.flags.dev_mode, 'platlibdir': sys.platlibdir, "
-         "'startup': 'STARTUP_RAN' in globals(), "
-         f"'environ': {{k: os.environ.get(k) for k in {sorted(VARIABLES)!r}}}, "
-         "'saved': sorted(k for k in os.environ if k.startswith('KRUNNER_SAVED_'))}))\n")
+PROBE = (
+    "import encodings, json, os, sys, zmq; print('PROBE', json.dumps({"
+    "'prefix': sys.prefix, 'executable': sys.executable, 'path': sys.path, 'zmq': zmq.__file__, "
+    "'encodings': encodings.__file__, 'optimize': sys.flags.optimize, 'warnoptions': sys.warnoptions, "
+    "'safe_path': sys.flags.safe_path, 'dev_mode': sys.flags.dev_mode, 'platlibdir': sys.platlibdir, "
+    "'startup': 'STARTUP_RAN' in globals(), "
+    f"'environ': {{k: os.environ.get(k) for k in {sorted(VARIABLES)!r}}}, "
+    "'saved': sorted(k for k in os.environ if k.startswith('KRUNNER_SAVED_'))}))\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,9 @@ def image_files(tmp_path_factory) -> Path:
     (root / "startup.py").write_text("STARTUP_RAN = True\nprint('the image startup file ran')\n")
     decoy = root / "dist-packages/zmq"
     decoy.mkdir(parents=True)
-    (decoy / "__init__.py").write_text("raise ImportError(\"the image's zmq was imported, not the volume's\")\n")
+    (decoy / "__init__.py").write_text(
+        "raise ImportError(\"the image's zmq was imported, not the volume's\")\n"
+    )
     os.chmod(root, 0o755)
     return root
 
@@ -71,33 +76,58 @@ def volume(tmp_path_factory) -> Path:
 
 
 def probe(volume: Path, image_files: Path, env: dict[str, str]) -> dict:
-    proc = image.run(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-i"], arch=ARCH, env=env,
-                     mounts=[(image_files, "/root")], stdin=PROBE, timeout=300)
+    proc = image.run(
+        ROOT,
+        volume,
+        ["/opt/backend.ai/bin/python", "-s", "-i"],
+        arch=ARCH,
+        env=env,
+        mounts=[(image_files, "/root")],
+        stdin=PROBE,
+        timeout=300,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
-    assert proc.returncode == 0 and lines, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0 and lines, (
+        f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    )
     return json.loads(lines[0].removeprefix("PROBE "))
 
 
-@pytest.mark.parametrize("names", [[n] for n in VARIABLES] + [sorted(VARIABLES)],
-                         ids=list(VARIABLES) + ["all"])
+@pytest.mark.parametrize(
+    "names", [[n] for n in VARIABLES] + [sorted(VARIABLES)], ids=list(VARIABLES) + ["all"]
+)
 def test_interpreter_ignores_and_passes_on(volume, image_files, names):
     env = {n: VARIABLES[n] for n in names}
     got = probe(volume, image_files, env)
     assert (got["prefix"], got["executable"]) == ("/opt/backend.ai", "/opt/backend.ai/bin/python")
     assert all(p == "" or p.startswith("/opt/backend.ai/") for p in got["path"]), got["path"]
     assert got["zmq"].startswith("/opt/backend.ai/lib/python3.13/site-packages/zmq/"), got["zmq"]
-    assert got["encodings"].startswith("/opt/backend.ai/lib/python3.13/encodings/"), got["encodings"]
-    assert (got["optimize"], got["warnoptions"], got["safe_path"], got["dev_mode"], got["platlibdir"],
-            got["startup"]) == (0, [], False, False, "lib", False)
+    assert got["encodings"].startswith("/opt/backend.ai/lib/python3.13/encodings/"), got[
+        "encodings"
+    ]
+    assert (
+        got["optimize"],
+        got["warnoptions"],
+        got["safe_path"],
+        got["dev_mode"],
+        got["platlibdir"],
+        got["startup"],
+    ) == (0, [], False, False, "lib", False)
     assert got["environ"] == {n: env.get(n) for n in VARIABLES}  # what the user's processes inherit
     assert got["saved"] == []
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory, volume, image_files):
-    with runner_process.started(ROOT, volume, "app", arch=ARCH, env=VARIABLES,
-                                log_path=tmp_path_factory.mktemp("runner") / "runner.log",
-                                mounts=[*AGENT_MOUNTS, (image_files, "/root")]) as runner:
+    with runner_process.started(
+        ROOT,
+        volume,
+        "app",
+        arch=ARCH,
+        env=VARIABLES,
+        log_path=tmp_path_factory.mktemp("runner") / "runner.log",
+        mounts=[*AGENT_MOUNTS, (image_files, "/root")],
+    ) as runner:
         yield runner
 
 
@@ -114,10 +144,18 @@ def test_user_commands_see_the_variables_unchanged(runner):
     client, proc, log = runner
     assert proc.poll() is None, runner_log(log)
     names = sorted(VARIABLES)
-    command = "echo " + "\"|${" + "}|${".join(names) + "}|\"; echo saved=\"${KRUNNER_SAVED_PYTHONEXECUTABLE-}\""
+    command = (
+        "echo "
+        + '"|${'
+        + "}|${".join(names)
+        + '}|"; echo saved="${KRUNNER_SAVED_PYTHONEXECUTABLE-}"'
+    )
     code, out, err, replies = client.run("exec", command, OP_TIMEOUT)
     assert code == 0, (replies, runner_log(log))
     # The 26.9 runner pops PYTHONHOME from its own environment after its re-exec (it had set it
     # to sys.prefix for that), so the image's value is gone in what it starts: its code, not ours.
     expected = {n: ("" if n == "PYTHONHOME" and REEXECS else VARIABLES[n]) for n in names}
-    assert out.splitlines() == ["|" + "|".join(expected[n] for n in names) + "|", "saved="], (out, err)
+    assert out.splitlines() == ["|" + "|".join(expected[n] for n in names) + "|", "saved="], (
+        out,
+        err,
+    )

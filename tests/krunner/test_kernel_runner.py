@@ -23,24 +23,26 @@ from __future__ import annotations
 import os
 
 import pytest
-
 import runner_process
 from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
 
 LANG = os.environ["RUNNER_LANG"]
 # The shell's uid, its parent's (the runner's), then output on both streams and a failure.
-EXEC = ("while read k v rest; do [ \"$k\" = Uid: ] && echo \"uid $v $rest\"; done < /proc/self/status; "
-        "while read k v rest; do [ \"$k\" = Uid: ] && echo \"runner uid $v $rest\"; done < /proc/$PPID/status; "
-        "echo to-stderr >&2; exit 3")
+EXEC = (
+    'while read k v rest; do [ "$k" = Uid: ] && echo "uid $v $rest"; done < /proc/self/status; '
+    'while read k v rest; do [ "$k" = Uid: ] && echo "runner uid $v $rest"; done < /proc/$PPID/status; '
+    "echo to-stderr >&2; exit 3"
+)
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runner")
     volume = image.extract_volume(VOLUME, tmp / "volume")
-    with runner_process.started(ROOT, volume, LANG, arch=ARCH, log_path=tmp / "runner.log",
-                                mounts=AGENT_MOUNTS) as runner:
+    with runner_process.started(
+        ROOT, volume, LANG, arch=ARCH, log_path=tmp / "runner.log", mounts=AGENT_MOUNTS
+    ) as runner:
         yield runner
 
 
@@ -73,7 +75,9 @@ def test_batch_exec_returns_the_exit_code_as_uid_1000(runner):
 def test_query_mode_runs_python(runner):
     client, proc, log = runner
     require_running(proc, log)
-    code, out, err, replies = client.run("code", "import os; print(6 * 7, os.getuid())", OP_TIMEOUT * 2)
+    code, out, err, replies = client.run(
+        "code", "import os; print(6 * 7, os.getuid())", OP_TIMEOUT * 2
+    )
     assert (code, out) == (0, "42 1000\n"), (replies, runner_log(log))
 
 

@@ -57,7 +57,9 @@ def validate():
         try:
             return json.loads(schema_file(name).read_text())
         except FileNotFoundError:
-            return json.loads(schema_file(name.replace(".schema.json", ".SNAPSHOT.schema.json")).read_text())
+            return json.loads(
+                schema_file(name.replace(".schema.json", ".SNAPSHOT.schema.json")).read_text()
+            )
 
     schema = json.loads(schema_file("bom-1.5.SNAPSHOT.schema.json").read_text())
     # use_default=False: fastjsonschema would otherwise fill the schema's defaults into the document.
@@ -73,15 +75,22 @@ class Wheel:
             di = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
             self.metadata = Parser().parsestr(zf.read(f"{di}/METADATA").decode())
             self.sbom = json.loads(zf.read(f"{di}/sboms/sbom.cdx.json"))
-            self.dist_licenses = {n[len(f"{di}/licenses/"):]: zf.read(n) for n in names
-                                  if n.startswith(f"{di}/licenses/") and not n.endswith("/")}
+            self.dist_licenses = {
+                n[len(f"{di}/licenses/") :]: zf.read(n)
+                for n in names
+                if n.startswith(f"{di}/licenses/") and not n.endswith("/")
+            }
             volume = zf.read(next(n for n in names if n.endswith(".tar.xz")))
         self.volume: dict[str, bytes | None] = {}
         with tarfile.open(fileobj=io.BytesIO(volume), mode="r:xz") as tar:
             for m in tar.getmembers():
                 name = m.name[2:] if m.name.startswith("./") else m.name
-                wanted = name.startswith("licenses/") or name == "sbom.cdx.json" or name.endswith(
-                    ".dist-info/METADATA") or re.fullmatch(INTERPRETER, name)
+                wanted = (
+                    name.startswith("licenses/")
+                    or name == "sbom.cdx.json"
+                    or name.endswith(".dist-info/METADATA")
+                    or re.fullmatch(INTERPRETER, name)
+                )
                 self.volume[name] = tar.extractfile(m).read() if m.isfile() and wanted else None
 
 
@@ -91,7 +100,10 @@ def wheel():
 
 
 def prop(component: dict, name: str) -> str | None:
-    return next((p["value"] for p in component.get("properties", []) if p["name"] == f"krunner:{name}"), None)
+    return next(
+        (p["value"] for p in component.get("properties", []) if p["name"] == f"krunner:{name}"),
+        None,
+    )
 
 
 def check(sbom: dict, volume: dict, dist_licenses: dict) -> None:
@@ -103,39 +115,58 @@ def check(sbom: dict, volume: dict, dist_licenses: dict) -> None:
         what = f"{c.get('name')} {c.get('version')}"
         assert c.get("name") and c.get("version"), f"{what}: no name or version"
         assert c.get("licenses"), f"{what}: no license"
-        assert any(h["alg"] == "SHA-256" and len(h["content"]) == 64 for h in c.get("hashes", [])), \
-            f"{what}: no sha256 of the archive or wheel it came from"
-        assert any(r["type"] == "distribution" for r in c.get("externalReferences", [])), f"{what}: no URL"
+        assert any(
+            h["alg"] == "SHA-256" and len(h["content"]) == 64 for h in c.get("hashes", [])
+        ), f"{what}: no sha256 of the archive or wheel it came from"
+        assert any(r["type"] == "distribution" for r in c.get("externalReferences", [])), (
+            f"{what}: no URL"
+        )
         origin = prop(c, "artifact")
-        assert origin in ("upstream", "offline substitute"), f"{what}: says neither upstream nor substitute"
+        assert origin in ("upstream", "offline substitute"), (
+            f"{what}: says neither upstream nor substitute"
+        )
         if origin != "upstream":
-            assert prop(c, "substitute") and prop(c, "upstream_sha256"), f"{what}: substitute not named"
+            assert prop(c, "substitute") and prop(c, "upstream_sha256"), (
+                f"{what}: substitute not named"
+            )
         text = prop(c, "license_file")
         assert text and text.startswith("licenses/"), f"{what}: no license file named"
-        rel = text[len("licenses/"):]
+        rel = text[len("licenses/") :]
         in_volume = [n for n in volume if n == text or n.startswith(text.rstrip("/") + "/")]
-        assert any(volume.get(n) for n in in_volume), f"{what}: {text} is missing or empty in the volume"
-        assert any(n == rel or n.startswith(rel.rstrip("/") + "/") for n in dist_licenses), \
+        assert any(volume.get(n) for n in in_volume), (
+            f"{what}: {text} is missing or empty in the volume"
+        )
+        assert any(n == rel or n.startswith(rel.rstrip("/") + "/") for n in dist_licenses), (
             f"{what}: {text} is missing from dist-info/licenses/"
+        )
     names = {(normalize(c["name"]), c["version"]) for c in comps}
 
     # Every installed distribution.
     for n, data in volume.items():
         if n.startswith(SITE) and n.endswith(".dist-info/METADATA"):
             meta = Parser().parsestr(data.decode())
-            assert (normalize(meta["Name"]), meta["Version"]) in names, \
+            assert (normalize(meta["Name"]), meta["Version"]) in names, (
                 f"installed {meta['Name']} {meta['Version']} has no SBOM entry"
+            )
     # CPython, at the version the volume really has, and what its build links in.
     # PY_VERSION as the interpreter (or libpython, where shared) carries it.
-    found = {m.decode() for n, d in volume.items() if re.fullmatch(INTERPRETER, n)
-             for m in re.findall(rb"\0(3\.13\.\d+)\0", d or b"")}
+    found = {
+        m.decode()
+        for n, d in volume.items()
+        if re.fullmatch(INTERPRETER, n)
+        for m in re.findall(rb"\0(3\.13\.\d+)\0", d or b"")
+    }
     assert len(found) == 1, f"the interpreter names CPython versions {found}"
     (version,) = found
     assert ("cpython", version) in names, f"CPython {version} has no SBOM entry"
     entry = SOURCES["archives"][PROVENANCE["name"]]
     for lib in entry["components"]:
-        assert any(c["name"] == lib["name"] and c["version"] == lib["version"] and prop(c, "linked_into") == "CPython"
-                   for c in comps), f"{lib['name']} {lib['version']} (linked into CPython) has no SBOM entry"
+        assert any(
+            c["name"] == lib["name"]
+            and c["version"] == lib["version"]
+            and prop(c, "linked_into") == "CPython"
+            for c in comps
+        ), f"{lib['name']} {lib['version']} (linked into CPython) has no SBOM entry"
     # ttyd and what it is built from.
     assert "bin/ttyd" in volume
     ttyd = {c["name"] for c in comps if c["bom-ref"].startswith("ttyd:")}
@@ -144,11 +175,15 @@ def check(sbom: dict, volume: dict, dist_licenses: dict) -> None:
     claimed = [prop(c, "license_file") for c in comps]
     for n, data in volume.items():
         if n.startswith("licenses/") and data is not None:
-            assert any(n == t or (t.endswith("/") and n.startswith(t)) for t in claimed), f"{n} belongs to no component"
+            assert any(n == t or (t.endswith("/") and n.startswith(t)) for t in claimed), (
+                f"{n} belongs to no component"
+            )
     # The dependency graph only names components that exist.
     for dep in sbom["dependencies"]:
         for ref in [dep["ref"]] + dep.get("dependsOn", []):
-            assert ref in by_ref or ref == sbom["metadata"]["component"]["bom-ref"], f"dangling ref {ref}"
+            assert ref in by_ref or ref == sbom["metadata"]["component"]["bom-ref"], (
+                f"dangling ref {ref}"
+            )
 
 
 def test_sbom_is_valid_cyclonedx_1_5(wheel, validate):
@@ -187,8 +222,17 @@ def test_license_files_are_declared_in_metadata(wheel):
         assert wheel.volume.get("licenses/" + name) == data, name
 
 
-@pytest.mark.parametrize("damage", ["drop a wheel", "drop a CPython library", "drop ttyd's zlib",
-                                    "lose a license text", "no hash", "no origin"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "drop a wheel",
+        "drop a CPython library",
+        "drop ttyd's zlib",
+        "lose a license text",
+        "no hash",
+        "no origin",
+    ],
+)
 def test_check_fails_on_a_damaged_copy(wheel, damage):
     sbom, volume = copy.deepcopy(wheel.sbom), dict(wheel.volume)
     comps = sbom["components"]
@@ -206,6 +250,8 @@ def test_check_fails_on_a_damaged_copy(wheel, damage):
     elif damage == "no hash":
         comps[-1]["hashes"] = []
     elif damage == "no origin":
-        comps[1]["properties"] = [p for p in comps[1]["properties"] if p["name"] != "krunner:artifact"]
+        comps[1]["properties"] = [
+            p for p in comps[1]["properties"] if p["name"] != "krunner:artifact"
+        ]
     with pytest.raises(AssertionError):
         check(sbom, volume, wheel.dist_licenses)

@@ -19,7 +19,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 import runner_process
 from runner_process import AGENT_MOUNTS, ARCH, OP_TIMEOUT, ROOT, START_TIMEOUT, VOLUME
 from support import image
@@ -27,13 +26,17 @@ from support import image
 NEW_GLIBC = os.environ["IMAGE"].startswith("trixie")  # 2.41; bullseye is 2.31
 COMPAT = ["libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1"]
 # What the runner imports at start, and the extension modules that list the four libraries.
-IMPORTS = ("import asyncio, ctypes, ssl, hashlib, sqlite3, zlib, lzma, uuid, json, msgpack, zmq, janus, "
-           "attrs, jupyter_client, uvloop; "
-           "print('stubs', sum('glibc-stubs' in line for line in open('/proc/self/maps')))")
+IMPORTS = (
+    "import asyncio, ctypes, ssl, hashlib, sqlite3, zlib, lzma, uuid, json, msgpack, zmq, janus, "
+    "attrs, jupyter_client, uvloop; "
+    "print('stubs', sum('glibc-stubs' in line for line in open('/proc/self/maps')))"
+)
 # Counts the runner's (the shell's parent) and the shell's own mappings of the stubs, and its LD_LIBRARY_PATH.
-EXEC = ("count() { n=0; while read -r l; do case \"$l\" in *glibc-stubs*) n=$((n+1));; esac; done < $1; echo $n; }; "
-        "echo \"runner $(count /proc/$PPID/maps)\"; echo \"shell $(count /proc/self/maps)\"; "
-        "echo \"LD_LIBRARY_PATH=$LD_LIBRARY_PATH\"")
+EXEC = (
+    'count() { n=0; while read -r l; do case "$l" in *glibc-stubs*) n=$((n+1));; esac; done < $1; echo $n; }; '
+    'echo "runner $(count /proc/$PPID/maps)"; echo "shell $(count /proc/self/maps)"; '
+    'echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"'
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +61,15 @@ def test_volume_carries_the_stubs(volume):
 
 
 def test_interpreter_in_the_trimmed_root(volume, trimmed):
-    proc = image.run(trimmed, volume, ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS], arch=ARCH, timeout=600)
+    proc = image.run(
+        trimmed, volume, ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS], arch=ARCH, timeout=600
+    )
     if NEW_GLIBC:
         assert proc.returncode == 0, proc.stderr
         assert int(proc.stdout.split()[-1]) > 0  # the stand-ins are what it loaded
-        assert proc.stderr == ""  # no loader warning: the stubs define the version nodes our files name
+        assert (
+            proc.stderr == ""
+        )  # no loader warning: the stubs define the version nodes our files name
     else:
         # glibc < 2.34: those libraries held real code, so no stand-in may take their place
         assert proc.returncode == 127, (proc.stdout, proc.stderr)
@@ -70,7 +77,9 @@ def test_interpreter_in_the_trimmed_root(volume, trimmed):
 
 
 def test_interpreter_in_the_untouched_root_loads_no_stub(volume):
-    proc = image.run(ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS], arch=ARCH, timeout=600)
+    proc = image.run(
+        ROOT, volume, ["/opt/backend.ai/bin/python", "-s", "-c", IMPORTS], arch=ARCH, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-1] == "0"
 
@@ -79,9 +88,14 @@ def test_interpreter_in_the_untouched_root_loads_no_stub(volume):
 def test_runner(volume, trimmed, tmp_path, which):
     if which == "trimmed" and not NEW_GLIBC:
         pytest.skip("a trimmed glibc < 2.34 image cannot run glibc 2.17 programs at all")
-    with runner_process.started(trimmed if which == "trimmed" else ROOT, volume, "app", arch=ARCH,
-                                log_path=tmp_path / "runner.log",
-                                mounts=AGENT_MOUNTS) as runner:
+    with runner_process.started(
+        trimmed if which == "trimmed" else ROOT,
+        volume,
+        "app",
+        arch=ARCH,
+        log_path=tmp_path / "runner.log",
+        mounts=AGENT_MOUNTS,
+    ) as runner:
         client, proc, log = runner
         runner_process.status(client, proc, log, START_TIMEOUT)
         code, out, err, replies = client.run("exec", EXEC, OP_TIMEOUT)

@@ -15,7 +15,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from support.elf import is_elf, read_elf
 
 KEY = os.environ["KEY"]
@@ -61,7 +60,9 @@ def test_agent_mount_points_and_entry_files(members):
 def test_every_elf_is_for_the_volume_arch(root):
     elves = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and is_elf(p)]
     assert len(elves) > 3
-    wrong = {str(p.relative_to(root)): read_elf(p).machine for p in elves if read_elf(p).machine != ARCH}
+    wrong = {
+        str(p.relative_to(root)): read_elf(p).machine for p in elves if read_elf(p).machine != ARCH
+    }
     assert not wrong
 
 
@@ -69,7 +70,9 @@ def test_python_is_the_static_launcher(root):
     # bin/python runs bin/python3.13 with -E (krunner/launcher): a static ELF, not a link
     for name in ("bin/python", "bin/python3"):
         path = root / name
-        assert not path.is_symlink(), f"{name} is a link: the image's PYTHON* variables would steer it"
+        assert not path.is_symlink(), (
+            f"{name} is a link: the image's PYTHON* variables would steer it"
+        )
         info = read_elf(path)
         assert info.static and info.machine == ARCH, name
     assert not (root / "bin/python3.13").is_symlink()
@@ -82,9 +85,18 @@ def test_ttyd_is_static(root):
 
 
 # What manylinux2014 lets a wheel take from any glibc image; nothing else may be missing.
-MANYLINUX_SYSTEM_LIBS = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
-                         "libutil.so.1", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2",
-                         "ld-linux-aarch64.so.1"}
+MANYLINUX_SYSTEM_LIBS = {
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libstdc++.so.6",
+    "libgcc_s.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+}
 
 
 @pytest.mark.skipif(MUSL, reason="glibc rule")
@@ -94,7 +106,9 @@ def test_static_gnu_takes_only_manylinux_system_libs_from_the_image(root):
         if p.is_file() and not p.is_symlink() and is_elf(p):
             info = read_elf(p)
             for lib in info.needed:
-                if lib not in MANYLINUX_SYSTEM_LIBS and not _resolves_inside(root, p, lib, info.runpath):
+                if lib not in MANYLINUX_SYSTEM_LIBS and not _resolves_inside(
+                    root, p, lib, info.runpath
+                ):
                     missing.setdefault(lib, []).append(str(p.relative_to(root)))
     assert not missing
 

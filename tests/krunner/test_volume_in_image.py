@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from support import image
 
 ARCH = os.environ["ARCH"]
@@ -25,9 +24,26 @@ RUNFILES = Path(os.environ["TEST_SRCDIR"])
 VOLUME = RUNFILES / os.environ["VOLUME"]
 # The root's files are read through their real location, not runfiles links.
 ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-MODULES = ["ssl", "zlib", "sqlite3", "zmq", "uvloop", "attrs", "msgpack", "janus", "jupyter_client",
-           "setproctitle", "async_timeout", "asyncio", "json", "ctypes", "lzma", "bz2", "binascii",
-           "urllib.request"]
+MODULES = [
+    "ssl",
+    "zlib",
+    "sqlite3",
+    "zmq",
+    "uvloop",
+    "attrs",
+    "msgpack",
+    "janus",
+    "jupyter_client",
+    "setproctitle",
+    "async_timeout",
+    "asyncio",
+    "json",
+    "ctypes",
+    "lzma",
+    "bz2",
+    "binascii",
+    "urllib.request",
+]
 PROBE = """\
 import importlib, json, sys
 res = {}
@@ -63,15 +79,22 @@ def test_every_runner_module_imports(volume):
         results = {}
         for module in MODULES:
             one = run(volume, "/opt/backend.ai/bin/python3", "-s", "-c", PROBE, module)
-            results[module] = (json.loads(one.stdout)[module] if one.returncode == 0 else
-                               f"the interpreter died with exit status {one.returncode} {one.stderr.strip()[-300:]}")
+            results[module] = (
+                json.loads(one.stdout)[module]
+                if one.returncode == 0
+                else f"the interpreter died with exit status {one.returncode} {one.stderr.strip()[-300:]}"
+            )
     failed = {m: err for m, err in results.items() if err != "ok"}
     assert not failed, f"modules that do not import in {os.environ['IMAGE']}: {failed}"
 
 
 def test_python_reports_its_version(volume):
-    proc = run(volume, "/opt/backend.ai/bin/python", "-c",
-               "import os, sys, platform; print(sys.version_info[:2], platform.machine(), sys.prefix, os.getuid())")
+    proc = run(
+        volume,
+        "/opt/backend.ai/bin/python",
+        "-c",
+        "import os, sys, platform; print(sys.version_info[:2], platform.machine(), sys.prefix, os.getuid())",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[0:2] == ["(3,", "13)"]
     assert proc.stdout.split()[2:] == [ARCH, "/opt/backend.ai", "1000"]
@@ -86,12 +109,14 @@ def test_ttyd_runs_in_the_image(volume):
 def test_ctypes_callbacks_run(volume):
     # A C function calling back into Python goes through a libffi closure; on
     # aarch64 libffi's static trampolines crashed every one of them (signal 11).
-    probe = ("import ctypes\n"
-             "cmp = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))"
-             "(lambda a, b: a[0] - b[0])\n"
-             "values = (ctypes.c_int * 4)(3, 1, 4, 2)\n"
-             "ctypes.CDLL(None).qsort(values, 4, ctypes.sizeof(ctypes.c_int), cmp)\n"
-             "print(list(values))")
+    probe = (
+        "import ctypes\n"
+        "cmp = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))"
+        "(lambda a, b: a[0] - b[0])\n"
+        "values = (ctypes.c_int * 4)(3, 1, 4, 2)\n"
+        "ctypes.CDLL(None).qsort(values, 4, ctypes.sizeof(ctypes.c_int), cmp)\n"
+        "print(list(values))"
+    )
     proc = run(volume, "/opt/backend.ai/bin/python3", "-s", "-c", probe)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[1, 2, 3, 4]"

@@ -21,7 +21,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from support import elf
 
 VOLUME = Path(os.environ["TEST_SRCDIR"]) / os.environ["VOLUME"]
@@ -52,8 +51,10 @@ def carried_by_volume(path: str, info: elf.ElfInfo, lib: str) -> str | None:
     A DT_NEEDED may itself be an $ORIGIN path (pbs's python: `$ORIGIN/../lib/libpython3.X.so`)."""
     if "/" in lib:
         target = elf.expand_origin(lib, path)
-        ok = target in PATHS and (posixpath.basename(posixpath.dirname(target)).endswith(".libs")
-                                  or (posixpath.basename(target).startswith("libpython") and target.startswith("lib/")))
+        ok = target in PATHS and (
+            posixpath.basename(posixpath.dirname(target)).endswith(".libs")
+            or (posixpath.basename(target).startswith("libpython") and target.startswith("lib/"))
+        )
         return target if ok else None
     here = posixpath.dirname(path)
     if posixpath.basename(here).endswith(".libs") and posixpath.join(here, lib) in PATHS:
@@ -82,6 +83,12 @@ def test_the_volume_has_elf_files():
 @pytest.mark.parametrize("path", sorted(INFOS))
 def test_needs_only_libc(path):
     info = INFOS[path]
-    foreign = [lib for lib in info.needed if not elf.is_libc(lib) and not carried_by_volume(path, info, lib)]
-    assert not foreign, (f"{path} needs {foreign}, which only an image could provide "
-                         f"(DT_NEEDED {info.needed}, runpath {info.runpath})")
+    foreign = [
+        lib
+        for lib in info.needed
+        if not elf.is_libc(lib) and not carried_by_volume(path, info, lib)
+    ]
+    assert not foreign, (
+        f"{path} needs {foreign}, which only an image could provide "
+        f"(DT_NEEDED {info.needed}, runpath {info.runpath})"
+    )

@@ -22,7 +22,9 @@ RUNFILES = Path(os.environ["TEST_SRCDIR"])
 WHEELS = [RUNFILES / p for p in os.environ["WHEELS"].split()]
 PIP = RUNFILES / os.environ["PIP_INIT"]  # .../pip/__init__.py inside the extracted pip wheel
 PIP_PATH = str(PIP.parent.parent)
-HOST_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine())
+HOST_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}.get(
+    platform.machine().lower(), platform.machine()
+)
 
 
 def wheel_arch(whl: Path) -> str:
@@ -30,12 +32,19 @@ def wheel_arch(whl: Path) -> str:
 
 
 def pip(python: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": PIP_PATH, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-           "HOME": os.environ["TEST_TMPDIR"], "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env = {
+        "PYTHONPATH": PIP_PATH,
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "HOME": os.environ["TEST_TMPDIR"],
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
     return subprocess.run([python, "-m", "pip", *args], env=env, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("whl", [w for w in WHEELS if wheel_arch(w) == HOST_ARCH], ids=lambda w: w.name)
+@pytest.mark.parametrize(
+    "whl", [w for w in WHEELS if wheel_arch(w) == HOST_ARCH], ids=lambda w: w.name
+)
 def test_installs_into_a_venv_and_the_agent_finds_it(tmp_path, whl):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -61,6 +70,7 @@ def test_installs_into_a_venv_and_the_agent_finds_it(tmp_path, whl):
     """)
     found = subprocess.run([py, "-c", probe], capture_output=True, text=True, check=True).stdout
     import json
+
     found = json.loads(found)
     distro = "static-musl" if "alpine" in whl.name else "static-gnu"
     assert list(found) == [distro]
@@ -76,11 +86,29 @@ def test_pip_selects_by_platform(tmp_path, whl):
     arch = wheel_arch(whl)
     other = "x86_64" if arch == "aarch64" else "aarch64"
     libc = "musllinux_1_2" if "alpine" in whl.name else "manylinux2014"
-    ok = pip(sys.executable, "install", "--no-deps", "--only-binary=:all:", "--platform", f"{libc}_{arch}",
-             "--target", str(tmp_path / "ok"), str(whl))
+    ok = pip(
+        sys.executable,
+        "install",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        f"{libc}_{arch}",
+        "--target",
+        str(tmp_path / "ok"),
+        str(whl),
+    )
     assert ok.returncode == 0, ok.stderr
-    wrong = pip(sys.executable, "install", "--no-deps", "--only-binary=:all:", "--platform", f"{libc}_{other}",
-                "--target", str(tmp_path / "wrong"), str(whl))
+    wrong = pip(
+        sys.executable,
+        "install",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        f"{libc}_{other}",
+        "--target",
+        str(tmp_path / "wrong"),
+        str(whl),
+    )
     assert wrong.returncode != 0 and "is not a supported wheel on this platform" in wrong.stderr
 
 

@@ -30,17 +30,58 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
     return root
 
 
-def make_wheel(tmp: Path, version: str, files: dict[str, bytes], volume: Path | None = None) -> Path:
+def make_wheel(
+    tmp: Path, version: str, files: dict[str, bytes], volume: Path | None = None
+) -> Path:
     if volume is None:
         tree = write_tree(tmp / f"tree-{version}", files)
         volume = tmp / f"vol-{version}.tar.xz"
-        subprocess.run([sys.executable, BUILD_VOLUME, "--out", volume, "--arch", "x86_64", "--xz-preset", "0",
-                        "--tree", tree], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                BUILD_VOLUME,
+                "--out",
+                volume,
+                "--arch",
+                "x86_64",
+                "--xz-preset",
+                "0",
+                "--tree",
+                tree,
+            ],
+            check=True,
+        )
     name = f"backend_ai_krunner_static_gnu-{version}-py3-none-{'.'.join(TAGS)}.whl"
-    subprocess.run([sys.executable, WHEELMAKER, "--out", tmp / name, "--distribution", "backend.ai-krunner-static-gnu",
-                    "--version", version, "--summary", "t", "--package", "static_gnu", "--distro-key", "static-gnu",
-                    "--arch", "x86_64", "--volume", volume, "--plugin", PLUGIN, "--volume-version", "15", "--python-version", "3.13"]
-                   + [a for t in TAGS for a in ("--platform-tag", t)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            WHEELMAKER,
+            "--out",
+            tmp / name,
+            "--distribution",
+            "backend.ai-krunner-static-gnu",
+            "--version",
+            version,
+            "--summary",
+            "t",
+            "--package",
+            "static_gnu",
+            "--distro-key",
+            "static-gnu",
+            "--arch",
+            "x86_64",
+            "--volume",
+            volume,
+            "--plugin",
+            PLUGIN,
+            "--volume-version",
+            "15",
+            "--python-version",
+            "3.13",
+        ]
+        + [a for t in TAGS for a in ("--platform-tag", t)],
+        check=True,
+    )
     return tmp / name
 
 
@@ -52,8 +93,7 @@ BASE = {
     "bin/ttyd": X86_ELF,
     "include/python3.13/patchlevel.h": b'#define PY_VERSION "3.13.15"\n',
     "lib/python3.13/site-packages/zmq/__init__.py": b"# zmq\n",
-    "lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA":
-        b"Metadata-Version: 2.1\nName: pyzmq\nVersion: 27.0.0\nLicense-Expression: BSD-3-Clause\n",
+    "lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: pyzmq\nVersion: 27.0.0\nLicense-Expression: BSD-3-Clause\n",
 }
 
 
@@ -65,10 +105,14 @@ def test_inspect_json_and_text(tmp_path):
     assert data["distribution"] == "backend.ai-krunner-static-gnu" and data["version"] == "9.0.0"
     assert data["platform_tags"] == TAGS and data["distro_keys"] == ["static-gnu"]
     assert (data["volume_version"], data["python_version"]) == (15, "3.13")
-    assert data["volume"]["files"] == 4 and data["volume"]["unpacked_bytes"] == sum(len(v) for v in BASE.values())
+    assert data["volume"]["files"] == 4 and data["volume"]["unpacked_bytes"] == sum(
+        len(v) for v in BASE.values()
+    )
     comps = {c["name"]: c for c in data["components"]}
     assert comps["pyzmq"]["version"] == "27.0.0" and comps["pyzmq"]["license"] == "BSD-3-Clause"
-    assert comps["CPython"]["version"] == "3.13.15" and comps["ttyd"]["source"] == "ELF x86_64 static"
+    assert (
+        comps["CPython"]["version"] == "3.13.15" and comps["ttyd"]["source"] == "ELF x86_64 static"
+    )
     text = krunner("inspect", str(whl)).stdout
     assert "static-gnu" in text and "pyzmq" in text and "4 files" in text
 
@@ -85,8 +129,9 @@ def test_compare_reports_files_packages_and_deltas(tmp_path):
     a = make_wheel(tmp_path, "9.0.0", BASE)
     changed = dict(BASE)
     del changed["lib/python3.13/site-packages/zmq/__init__.py"]
-    changed["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"] = \
-        BASE["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"].replace(b"27.0.0", b"27.1.0")
+    changed["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"] = BASE[
+        "lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"
+    ].replace(b"27.0.0", b"27.1.0")
     changed["lib/python3.13/site-packages/new.py"] = b"x" * 1000
     b = make_wheel(tmp_path, "9.0.1", changed)
     data = json.loads(krunner("compare", "--json", str(a), str(b)).stdout)
@@ -94,7 +139,10 @@ def test_compare_reports_files_packages_and_deltas(tmp_path):
     assert data["removed"] == ["lib/python3.13/site-packages/zmq/__init__.py"]
     assert data["changed"] == ["lib/python3.13/site-packages/pyzmq-27.0.0.dist-info/METADATA"]
     assert data["packages"] == {"pyzmq": {"a": "27.0.0", "b": "27.1.0"}}
-    assert data["largest_deltas"][0] == {"path": "lib/python3.13/site-packages/new.py", "delta_bytes": 1000}
+    assert data["largest_deltas"][0] == {
+        "path": "lib/python3.13/site-packages/new.py",
+        "delta_bytes": 1000,
+    }
     assert "1 added, 1 removed, 1 changed" in krunner("compare", str(a), str(b)).stdout
 
 
@@ -122,8 +170,10 @@ def test_corrupt_volume(tmp_path):
     assert proc.returncode == 2 and "corrupt" in proc.stderr
 
 
-@pytest.mark.parametrize("member,kind", [("../escape.txt", "file"), ("/etc/passwd", "file"),
-                                         ("link", "../../etc/passwd")])
+@pytest.mark.parametrize(
+    "member,kind",
+    [("../escape.txt", "file"), ("/etc/passwd", "file"), ("link", "../../etc/passwd")],
+)
 def test_member_escaping_the_root_is_refused(tmp_path, member, kind):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
@@ -142,6 +192,7 @@ def test_member_escaping_the_root_is_refused(tmp_path, member, kind):
 
 
 # Issue 18, findings 10 and 12.
+
 
 def volume_of(tmp_path: Path, members: list[tuple[str, str | bytes]]) -> Path:
     """A volume with these members in order: bytes make a file, a str a symlink, None a dir."""
@@ -165,22 +216,32 @@ def volume_of(tmp_path: Path, members: list[tuple[str, str | bytes]]) -> Path:
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, (
+        proc.stderr
+    )
     return proc.stderr
 
 
-@pytest.mark.parametrize("members,words", [
-    ([("x", None), ("x/y", ".."), ("x/z", "y/../..")], "outside the volume root"),
-    ([("x", None), ("x/y", ".."), ("x/y/f", b"through the link")], "below the link"),
-    ([("a", b"EVIL1"), ("./a", b"GOOD")], "appears twice"),
-])
+@pytest.mark.parametrize(
+    "members,words",
+    [
+        ([("x", None), ("x/y", ".."), ("x/z", "y/../..")], "outside the volume root"),
+        ([("x", None), ("x/y", ".."), ("x/y/f", b"through the link")], "below the link"),
+        ([("a", b"EVIL1"), ("./a", b"GOOD")], "appears twice"),
+    ],
+)
 def test_crafted_volumes_are_refused(tmp_path, members, words):
     whl = make_wheel(tmp_path, "9.0.0", {}, volume=volume_of(tmp_path, members))
     assert words in one_line_error(krunner("inspect", str(whl)))
 
 
-def rewrite(whl: Path, out: Path, drop: tuple[str, ...] = (), add: dict[str, bytes] | None = None,
-            big: dict[str, int] | None = None) -> Path:
+def rewrite(
+    whl: Path,
+    out: Path,
+    drop: tuple[str, ...] = (),
+    add: dict[str, bytes] | None = None,
+    big: dict[str, int] | None = None,
+) -> Path:
     """A copy of `whl` without members ending in `drop`, with `add` (and `big`: that many zeros)."""
     with zipfile.ZipFile(whl) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -197,11 +258,23 @@ def rewrite(whl: Path, out: Path, drop: tuple[str, ...] = (), add: dict[str, byt
 
 def dist_info(whl: Path) -> str:
     with zipfile.ZipFile(whl) as zf:
-        return next(n.split("/")[0] for n in zf.namelist() if n.split("/")[0].endswith(".dist-info"))
+        return next(
+            n.split("/")[0] for n in zf.namelist() if n.split("/")[0].endswith(".dist-info")
+        )
 
 
-@pytest.mark.parametrize("case", ["no-metadata", "sbom-not-json", "sbom-a-list", "sbom-bad-component",
-                                  "metadata-not-utf8", "no-name", "bad-deflate"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no-metadata",
+        "sbom-not-json",
+        "sbom-a-list",
+        "sbom-bad-component",
+        "metadata-not-utf8",
+        "no-name",
+        "bad-deflate",
+    ],
+)
 def test_malformed_wheels_get_one_line_errors(tmp_path, case):
     good = make_wheel(tmp_path, "9.0.0", BASE)
     di = dist_info(good)
@@ -213,8 +286,12 @@ def test_malformed_wheels_get_one_line_errors(tmp_path, case):
     elif case == "sbom-a-list":
         rewrite(good, bad, drop=(".spdx.json", ".cdx.json"), add={f"{di}/sbom.spdx.json": b"[1]"})
     elif case == "sbom-bad-component":
-        rewrite(good, bad, drop=(".spdx.json", ".cdx.json"),
-                add={f"{di}/sbom.cdx.json": json.dumps({"components": [{"name": 3}, 7]}).encode()})
+        rewrite(
+            good,
+            bad,
+            drop=(".spdx.json", ".cdx.json"),
+            add={f"{di}/sbom.cdx.json": json.dumps({"components": [{"name": 3}, 7]}).encode()},
+        )
     elif case == "metadata-not-utf8":
         rewrite(good, bad, add={f"{di}/METADATA": b"Name: \xff\xfe\n"})
     elif case == "no-name":
@@ -225,19 +302,32 @@ def test_malformed_wheels_get_one_line_errors(tmp_path, case):
         with zipfile.ZipFile(bad) as zf:
             info = zf.getinfo(f"{di}/WHEEL")
         start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-        data[start:start + 8] = b"\xff" * 8  # the compressed stream itself
+        data[start : start + 8] = b"\xff" * 8  # the compressed stream itself
         bad.write_bytes(bytes(data))
-    for argv in (["inspect", str(bad)], ["inspect", "--json", str(bad)], ["compare", str(good), str(bad)]):
+    for argv in (
+        ["inspect", str(bad)],
+        ["inspect", "--json", str(bad)],
+        ["compare", str(good), str(bad)],
+    ):
         one_line_error(krunner(*argv))
 
 
 def test_a_small_wheel_with_a_huge_metadata_is_refused_before_it_is_read(tmp_path):
     """A 200 MB METADATA packs to ~200 KB; reading it whole made inspect peak at GBs."""
     good = make_wheel(tmp_path, "9.0.0", BASE)
-    bomb = rewrite(good, tmp_path / "bomb.whl", drop=("/METADATA",), big={f"{dist_info(good)}/METADATA": 200 << 20})
+    bomb = rewrite(
+        good,
+        tmp_path / "bomb.whl",
+        drop=("/METADATA",),
+        big={f"{dist_info(good)}/METADATA": 200 << 20},
+    )
     assert bomb.stat().st_size < 1 << 20
-    proc = subprocess.Popen([sys.executable, KRUNNER, "inspect", str(bomb)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, KRUNNER, "inspect", str(bomb)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     stderr = proc.stderr.read()
     _pid, status, usage = os.wait4(proc.pid, 0)  # the child's own peak memory
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -251,7 +341,7 @@ def test_a_zip_from_a_future_version_is_a_one_line_error(tmp_path):
     good = make_wheel(tmp_path, "9.0.0", BASE)
     data = bytearray(good.read_bytes())
     central = data.rfind(b"PK\x01\x02")
-    data[central + 6:central + 8] = (84).to_bytes(2, "little")  # version needed to extract: 8.4
+    data[central + 6 : central + 8] = (84).to_bytes(2, "little")  # version needed to extract: 8.4
     bad = tmp_path / "future.whl"
     bad.write_bytes(bytes(data))
     assert "not a readable zip" in one_line_error(krunner("inspect", str(bad)))

@@ -27,8 +27,11 @@ def tree(root: Path, files: dict[str, bytes], mode: int = 0o640) -> Path:
 
 
 def build(out: Path, *args: str, arch: str = "x86_64") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, TOOL, "--out", str(out), "--arch", arch, "--xz-preset", "1", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, TOOL, "--out", str(out), "--arch", arch, "--xz-preset", "1", *args],
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -42,8 +45,16 @@ def inputs(tmp_path):
 
 
 def args_for(runtime, packages, ttyd):
-    return ["--tree", str(runtime), "--tree", str(packages), "--file", f"{ttyd}=bin/ttyd:x",
-            "--dir", "lib/python3.13/site-packages/ai/backend/kernel"]
+    return [
+        "--tree",
+        str(runtime),
+        "--tree",
+        str(packages),
+        "--file",
+        f"{ttyd}=bin/ttyd:x",
+        "--dir",
+        "lib/python3.13/site-packages/ai/backend/kernel",
+    ]
 
 
 def test_members_are_relative_sorted_and_normalised(tmp_path, inputs):
@@ -54,31 +65,50 @@ def test_members_are_relative_sorted_and_normalised(tmp_path, inputs):
     names = [m.name for m in members]
     assert names[0] == "." and all(n.startswith("./") for n in names[1:])
     assert names[1:] == sorted(names[1:], key=str.encode)
-    assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members} == {(0, 0, "", "", 946684800)}
+    assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members} == {
+        (0, 0, "", "", 946684800)
+    }
     by_name = {m.name: m for m in members}
     assert by_name["./bin/python3"].issym() and by_name["./bin/python3"].linkname == "python3.13"
-    assert by_name["./bin/python3.13"].mode == 0o755 and by_name["./lib/python3.13/os.py"].mode == 0o644
+    assert (
+        by_name["./bin/python3.13"].mode == 0o755
+        and by_name["./lib/python3.13/os.py"].mode == 0o644
+    )
     assert by_name["./bin/ttyd"].mode == 0o755
     assert by_name["./lib/python3.13/site-packages/ai/backend/kernel"].isdir()
 
 
 def test_only_programs_are_executable_when_every_input_has_exec_bits(tmp_path):
     # Bazel leaves every action output r-x: the modes must come from what a file is.
-    runtime = tree(tmp_path / "r", {"bin/python3.13": X86_ELF, "bin/launcher": b"#!/opt/backend.ai/bin/python3\n",
-                                    "lib/libpython3.13.so": X86_ELF, "lib/python3.13/os.py": b"# os\n",
-                                    "lib/python3.13/base64.py": b"#! /usr/bin/env python3\n",
-                                    "lib/python3.13/config/install-sh": b"#!/bin/sh\n",
-                                    "licenses/runtime/LICENSE.txt": b"PSF\n",
-                                    "lib/crt1.o": X86_ELF[:16] + (1).to_bytes(2, "little") + X86_ELF[18:]}, 0o555)
+    runtime = tree(
+        tmp_path / "r",
+        {
+            "bin/python3.13": X86_ELF,
+            "bin/launcher": b"#!/opt/backend.ai/bin/python3\n",
+            "lib/libpython3.13.so": X86_ELF,
+            "lib/python3.13/os.py": b"# os\n",
+            "lib/python3.13/base64.py": b"#! /usr/bin/env python3\n",
+            "lib/python3.13/config/install-sh": b"#!/bin/sh\n",
+            "licenses/runtime/LICENSE.txt": b"PSF\n",
+            "lib/crt1.o": X86_ELF[:16] + (1).to_bytes(2, "little") + X86_ELF[18:],
+        },
+        0o555,
+    )
     out = tmp_path / "v.tar.xz"
     proc = build(out, "--tree", str(runtime))
     assert proc.returncode == 0, proc.stderr
     with tarfile.open(out) as tar:
         modes = {m.name[2:]: m.mode for m in tar.getmembers() if m.isfile()}
-    assert modes == {"bin/python3.13": 0o755, "bin/launcher": 0o755, "lib/libpython3.13.so": 0o755,
-                     "lib/python3.13/config/install-sh": 0o755, "lib/python3.13/os.py": 0o644,
-                     "lib/python3.13/base64.py": 0o644, "licenses/runtime/LICENSE.txt": 0o644,
-                     "lib/crt1.o": 0o644}
+    assert modes == {
+        "bin/python3.13": 0o755,
+        "bin/launcher": 0o755,
+        "lib/libpython3.13.so": 0o755,
+        "lib/python3.13/config/install-sh": 0o755,
+        "lib/python3.13/os.py": 0o644,
+        "lib/python3.13/base64.py": 0o644,
+        "licenses/runtime/LICENSE.txt": 0o644,
+        "lib/crt1.o": 0o644,
+    }
 
 
 def test_two_builds_are_identical_and_xz_is_checked(tmp_path, inputs):
@@ -99,7 +129,11 @@ def test_wrong_arch_elf_is_refused_by_name(tmp_path, inputs):
 def test_symlink_escaping_the_root_is_refused(tmp_path, inputs):
     os.symlink("../../../etc/passwd", inputs[0] / "lib/evil")
     proc = build(tmp_path / "v.tar.xz", *args_for(*inputs))
-    assert proc.returncode == 1 and "lib/evil" in proc.stderr and "escapes the volume root" in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "lib/evil" in proc.stderr
+        and "escapes the volume root" in proc.stderr
+    )
 
 
 def test_absolute_symlink_is_refused(tmp_path, inputs):
@@ -120,6 +154,7 @@ def test_escaping_destination_is_refused(tmp_path, inputs):
 
 
 # Issue 18, finding 10.
+
 
 def test_a_link_that_escapes_through_another_link_is_refused(tmp_path, inputs):
     """`x/y -> ..` and `x/z -> y/../..` each look inside, but x/z lands above the root."""
@@ -190,7 +225,9 @@ def test_launcher_without_its_interpreter_is_refused(tmp_path, inputs):
     runtime, packages, ttyd = inputs
     os.symlink("python3", runtime / "bin/python")
     launcher = tree(tmp_path / "l", {"launcher": X86_ELF}) / "launcher"
-    proc = build(tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.14")
+    proc = build(
+        tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.14"
+    )
     assert proc.returncode == 1
     assert "the launcher runs bin/python3.14, which no tree provides as a file" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -202,7 +239,17 @@ def test_launcher_replaces_copies_of_the_interpreter_but_nothing_else(tmp_path, 
     os.unlink(runtime / "bin/python3")
     tree(runtime, {"bin/python3": X86_ELF, "bin/python": X86_ELF}, 0o750)
     launcher = tree(tmp_path / "l", {"launcher": X86_ELF + b"launcher"}) / "launcher"
-    assert build(tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13").returncode == 0
+    assert (
+        build(
+            tmp_path / "v.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13"
+        ).returncode
+        == 0
+    )
     tree(runtime, {"bin/python": X86_ELF + b"something else"}, 0o750)
-    proc = build(tmp_path / "w.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13")
-    assert proc.returncode == 1 and "bin/python should be a link to (or a copy of) bin/python3.13" in proc.stderr
+    proc = build(
+        tmp_path / "w.tar.xz", *args_for(*inputs), "--python-launcher", f"{launcher}=python3.13"
+    )
+    assert (
+        proc.returncode == 1
+        and "bin/python should be a link to (or a copy of) bin/python3.13" in proc.stderr
+    )

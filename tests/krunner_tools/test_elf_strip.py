@@ -21,13 +21,17 @@ TOOL = Path(os.environ["ELF_STRIP"]).resolve()
 spec = importlib.util.spec_from_file_location("elf_strip", TOOL)
 elf_strip = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(elf_strip)
-WHEELS = [Path(os.environ["TEST_SRCDIR"], p) for p in os.environ["WHEEL_SETS"].split()
-          if Path(p).name.startswith("uvloop-")]
+WHEELS = [
+    Path(os.environ["TEST_SRCDIR"], p)
+    for p in os.environ["WHEEL_SETS"].split()
+    if Path(p).name.startswith("uvloop-")
+]
 
 
 def readelf(path: Path, *what: str) -> str:
-    return subprocess.run(["readelf", "-W", *what, str(path)], check=True, capture_output=True,
-                          text=True).stdout.replace(str(path), "FILE")
+    return subprocess.run(
+        ["readelf", "-W", *what, str(path)], check=True, capture_output=True, text=True
+    ).stdout.replace(str(path), "FILE")
 
 
 def loop_module(wheel: Path, dest: Path) -> Path:
@@ -51,7 +55,9 @@ def test_strip_keeps_what_the_loader_uses(wheel, tmp_path):
     # (-n is left out: readelf names note addresses after .symtab's symbols.)
     for what in ("-l", "-d", "--dyn-syms", "-V"):
         assert readelf(stripped, what) == readelf(module, what), what
-    loads = [line.split() for line in readelf(module, "-l").splitlines() if line.split()[:1] == ["LOAD"]]
+    loads = [
+        line.split() for line in readelf(module, "-l").splitlines() if line.split()[:1] == ["LOAD"]
+    ]
     loaded_end = max(int(f[1], 16) + int(f[4], 16) for f in loads)
     # The ELF header's section-table fields (e_shoff, e_shnum, e_shstrndx) change; nothing else.
     for start, end in ((0, 40), (48, 60), (64, loaded_end)):
@@ -69,10 +75,15 @@ def test_what_is_not_a_shared_object_is_left_alone(tmp_path):
 def test_stripped_module_still_runs(tmp_path):
     (wheel,) = [w for w in WHEELS if "manylinux" in w.name and "x86_64" in w.name]
     module = loop_module(wheel, tmp_path)
-    assert subprocess.run([sys.executable, str(TOOL), str(module)], check=True, capture_output=True,
-                          text=True).stdout.endswith("bytes\n")
+    assert subprocess.run(
+        [sys.executable, str(TOOL), str(module)], check=True, capture_output=True, text=True
+    ).stdout.endswith("bytes\n")
     probe = "import asyncio, uvloop\nasync def f():\n    await asyncio.sleep(0)\n    return 42\nprint(uvloop.run(f()))"
-    proc = subprocess.run(["python3.13", "-c", probe], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    proc = subprocess.run(
+        ["python3.13", "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "42\n"

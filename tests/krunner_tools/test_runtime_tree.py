@@ -68,8 +68,13 @@ def test_what_a_runner_never_uses_is_left_out(tmp_path):
     dest.mkdir()
     removed = runtime_tree.copy_runtime(install(tmp_path / "real"), dest, "3.13")
     kept = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if not p.is_dir())
-    assert kept == ["bin/python", "bin/python3", "bin/python3.13", "lib/python3.13/lib-dynload/"
-                    "_ssl.cpython-313-x86_64-linux-musl.so", "lib/python3.13/os.py"]
+    assert kept == [
+        "bin/python",
+        "bin/python3",
+        "bin/python3.13",
+        "lib/python3.13/lib-dynload/_ssl.cpython-313-x86_64-linux-musl.so",
+        "lib/python3.13/os.py",
+    ]
     assert sum(removed.values()) == 7
 
 
@@ -78,10 +83,26 @@ def test_not_a_cpython_install_is_refused(tmp_path):
     (tmp_path / "cpython.json").write_text("{}")
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.run([sys.executable, str(TOOL), "--tree", str(tmp_path), "--component",
-                           f"cpython={tmp_path / 'cpython.json'}", "--python", "3.13", "--compiler",
-                           sys.executable, "--out-dir", str(out), "--out-provenance",
-                           str(tmp_path / "p.json")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(TOOL),
+            "--tree",
+            str(tmp_path),
+            "--component",
+            f"cpython={tmp_path / 'cpython.json'}",
+            "--python",
+            "3.13",
+            "--compiler",
+            sys.executable,
+            "--out-dir",
+            str(out),
+            "--out-provenance",
+            str(tmp_path / "p.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert "has no lib/python3.13 (found ['python3.12'])" in proc.stderr
 

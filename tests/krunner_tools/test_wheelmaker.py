@@ -18,16 +18,41 @@ NAME = "backend_ai_krunner_static_gnu-9.9.9-py3-none-manylinux2014_x86_64.muslli
 TAGS = ["manylinux2014_x86_64", "musllinux_1_1_x86_64", "macosx_11_0_x86_64"]
 
 
-def make(tmp_path: Path, name: str = NAME, arch: str = "x86_64", tags=TAGS,
-         package: str = "static_gnu") -> subprocess.CompletedProcess:
+def make(
+    tmp_path: Path, name: str = NAME, arch: str = "x86_64", tags=TAGS, package: str = "static_gnu"
+) -> subprocess.CompletedProcess:
     vol = tmp_path / "vol.tar.xz"
     vol.write_bytes(b"volume bytes")
     lic = tmp_path / "LICENSE.ttyd.txt"
     lic.write_text("MIT\n")
-    cmd = [sys.executable, TOOL, "--out", str(tmp_path / name), "--distribution", "backend.ai-krunner-static-gnu",
-           "--version", "9.9.9", "--summary", "test", "--package", package, "--distro-key", "static-gnu",
-           "--arch", arch, "--volume", str(vol), "--plugin", PLUGIN, "--volume-version", "15", "--python-version", "3.13",
-           "--license", f"{lic}=LICENSE.ttyd.txt"] + [a for t in tags for a in ("--platform-tag", t)]
+    cmd = [
+        sys.executable,
+        TOOL,
+        "--out",
+        str(tmp_path / name),
+        "--distribution",
+        "backend.ai-krunner-static-gnu",
+        "--version",
+        "9.9.9",
+        "--summary",
+        "test",
+        "--package",
+        package,
+        "--distro-key",
+        "static-gnu",
+        "--arch",
+        arch,
+        "--volume",
+        str(vol),
+        "--plugin",
+        PLUGIN,
+        "--volume-version",
+        "15",
+        "--python-version",
+        "3.13",
+        "--license",
+        f"{lic}=LICENSE.ttyd.txt",
+    ] + [a for t in tags for a in ("--platform-tag", t)]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -44,25 +69,35 @@ def test_agent_files_and_metadata(tmp_path):
         assert '__version__ = "9.9.9"' in read(pkg + "__init__.py")
         di = "backend_ai_krunner_static_gnu-9.9.9.dist-info/"
         assert "static_gnu = ai.backend.krunner.static_gnu.plugin" in read(di + "entry_points.txt")
-        assert [l for l in read(di + "WHEEL").splitlines() if l.startswith("Tag:")] == [f"Tag: py3-none-{t}" for t in TAGS]
+        assert [l for l in read(di + "WHEEL").splitlines() if l.startswith("Tag:")] == [
+            f"Tag: py3-none-{t}" for t in TAGS
+        ]
         assert read(di + "licenses/LICENSE.ttyd.txt") == "MIT\n"
         assert not [n for n in zf.namelist() if n in ("ai/__init__.py", "ai/backend/__init__.py")]
         names = zf.namelist()
-        assert names[-1] == di + "RECORD" and names[:-1] == sorted(names[:-1], key=lambda n: (n.startswith(di), n))
+        assert names[-1] == di + "RECORD" and names[:-1] == sorted(
+            names[:-1], key=lambda n: (n.startswith(di), n)
+        )
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_record_lists_every_file_with_its_hash(tmp_path):
     make(tmp_path)
     with zipfile.ZipFile(tmp_path / NAME) as zf:
-        record = zf.read("backend_ai_krunner_static_gnu-9.9.9.dist-info/RECORD").decode().splitlines()
+        record = (
+            zf.read("backend_ai_krunner_static_gnu-9.9.9.dist-info/RECORD").decode().splitlines()
+        )
         rows = dict((r.split(",")[0], r.split(",")[1:]) for r in record)
         assert set(rows) == set(zf.namelist())
         for name, (digest, size) in rows.items():
             if name.endswith("RECORD"):
                 continue
             data = zf.read(name)
-            assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (
+                digest
+                == "sha256="
+                + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            )
             assert int(size) == len(data)
 
 
@@ -81,7 +116,10 @@ def test_wrong_arch_tags_are_refused(tmp_path):
 def test_package_other_than_the_distro_key_is_refused(tmp_path):
     # upstream's alpine wheel: package `alpine`, which the agent's get_krunner_info never reads
     proc = make(tmp_path, package="alpine")
-    assert proc.returncode == 1 and "must be the distro key with '-' as '_' ('static_gnu')" in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "must be the distro key with '-' as '_' ('static_gnu')" in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 
@@ -97,10 +135,34 @@ def test_bom_dir_goes_to_licenses_and_sboms(tmp_path):
     (bom / "sbom.cdx.json").write_text("{}\n")
     vol = tmp_path / "vol.tar.xz"
     vol.write_bytes(b"volume bytes")
-    cmd = [sys.executable, TOOL, "--out", str(tmp_path / NAME), "--distribution", "backend.ai-krunner-static-gnu",
-           "--version", "9.9.9", "--summary", "test", "--package", "static_gnu", "--distro-key", "static-gnu",
-           "--arch", "x86_64", "--volume", str(vol), "--plugin", PLUGIN, "--volume-version", "15",
-           "--python-version", "3.13", "--bom-dir", str(bom)] + [a for t in TAGS for a in ("--platform-tag", t)]
+    cmd = [
+        sys.executable,
+        TOOL,
+        "--out",
+        str(tmp_path / NAME),
+        "--distribution",
+        "backend.ai-krunner-static-gnu",
+        "--version",
+        "9.9.9",
+        "--summary",
+        "test",
+        "--package",
+        "static_gnu",
+        "--distro-key",
+        "static-gnu",
+        "--arch",
+        "x86_64",
+        "--volume",
+        str(vol),
+        "--plugin",
+        PLUGIN,
+        "--volume-version",
+        "15",
+        "--python-version",
+        "3.13",
+        "--bom-dir",
+        str(bom),
+    ] + [a for t in TAGS for a in ("--platform-tag", t)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     di = "backend_ai_krunner_static_gnu-9.9.9.dist-info/"

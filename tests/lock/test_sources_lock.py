@@ -30,7 +30,9 @@ def test_archive_entry_is_complete(name, entry):
     assert SHA256.match(entry["sha256"])
     assert entry["version"] and entry["hash_source"]
     assert "TBD" not in json.dumps(entry)
-    for label in entry.get("patches", []) + ([entry["build_file"]] if entry.get("build_file") else []):
+    for label in entry.get("patches", []) + (
+        [entry["build_file"]] if entry.get("build_file") else []
+    ):
         assert label.startswith("//"), label
         assert (RUNFILES / label[2:].replace(":", "/")).is_file(), f"{label} does not exist"
 
@@ -61,16 +63,23 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
     if wheel.get("platform"):  # a prebuilt tool binary: says for which host, and why
         arch = wheel["platform"].removeprefix("linux_")
         # a tool binary (py3-none) or a stable-ABI extension (abi3), for a manylinux host
-        assert re.search(rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux_2_\d+_{arch})*\.whl$",
-                         wheel["filename"]), wheel["filename"]
+        assert re.search(
+            rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux_2_\d+_{arch})*\.whl$",
+            wheel["filename"],
+        ), wheel["filename"]
         assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
-    elif wheel.get("target_arch"):  # test data for one volume architecture (backend.ai-kernel-binary)
-        assert re.search(rf"-py3-none-manylinux2014_{wheel['target_arch']}\.", wheel["filename"]), wheel["filename"]
+    elif wheel.get(
+        "target_arch"
+    ):  # test data for one volume architecture (backend.ai-kernel-binary)
+        assert re.search(rf"-py3-none-manylinux2014_{wheel['target_arch']}\.", wheel["filename"]), (
+            wheel["filename"]
+        )
         assert wheel.get("why"), "a target-architecture wheel says why"
     else:
         # py2.py3 is pure Python too (sortedcontainers is tagged so)
-        assert re.search(r"-(py3|py2\.py3)-none-any\.whl$", wheel["filename"]), \
+        assert re.search(r"-(py3|py2\.py3)-none-any\.whl$", wheel["filename"]), (
             "tool wheels must be pure Python"
+        )
     assert f"-{wheel['version']}-" in wheel["filename"]
     assert wheel["hash_source"]
     known = {w["project"] for w in WHEELS["wheels"]}
@@ -78,7 +87,10 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
 
 
 def test_every_tool_wheel_is_a_repo_of_the_root_module():
-    names = ["pypi_" + w.get("repo", re.sub(r"[-.]", "_", w["project"].lower())) for w in WHEELS["wheels"]]
+    names = [
+        "pypi_" + w.get("repo", re.sub(r"[-.]", "_", w["project"].lower()))
+        for w in WHEELS["wheels"]
+    ]
     assert len(names) == len(set(names)), "two entries of one project need distinct `repo` names"
     assert use_repo_names("tool_wheels") == set(names)
 
@@ -94,18 +106,26 @@ def test_runtime_components_name_a_license_text(name, entry):
         assert facts["components_source"], f"{name}: say where the component list comes from"
         for comp in facts["components"]:
             assert comp["name"] and comp["version"] and comp["license"], comp
-            assert comp["text"] in TEXTS["texts"], f"{name}: {comp['name']} names unknown text {comp['text']!r}"
+            assert comp["text"] in TEXTS["texts"], (
+                f"{name}: {comp['name']} names unknown text {comp['text']!r}"
+            )
 
 
 @pytest.mark.parametrize("name,entry", ARCHIVES, ids=[n for n, _ in ARCHIVES])
 def test_archive_declares_its_license(name, entry):
-    assert re.fullmatch(r"[A-Za-z0-9.+\- ()]+", entry["license"]), f"{name}: SPDX expression expected"
+    assert re.fullmatch(r"[A-Za-z0-9.+\- ()]+", entry["license"]), (
+        f"{name}: SPDX expression expected"
+    )
 
 
-@pytest.mark.parametrize("key,entry", sorted(TEXTS["texts"].items()) + [("common_licenses", TEXTS["common_licenses"])])
+@pytest.mark.parametrize(
+    "key,entry", sorted(TEXTS["texts"].items()) + [("common_licenses", TEXTS["common_licenses"])]
+)
 def test_license_text_package_is_pinned(key, entry):
     assert SHA256.match(entry["sha256"]) and entry["path"].startswith("pool/main/")
-    assert entry["path"].endswith(".deb") and f"_{entry['version'].split(':')[-1]}_" in entry["path"]
+    assert (
+        entry["path"].endswith(".deb") and f"_{entry['version'].split(':')[-1]}_" in entry["path"]
+    )
 
 
 @pytest.mark.parametrize("sdist", SDISTS["sdists"], ids=[s["project"] for s in SDISTS["sdists"]])
@@ -116,8 +136,12 @@ def test_sdist_is_pinned_and_names_what_it_links(sdist):
     assert re.fullmatch(r"[A-Za-z0-9.+\- ()]+", sdist["license"])
     assert "://" not in json.dumps(sdist), "no URLs: the index is looked up at fetch time"
     for lib in sdist.get("links", []):
-        assert lib in SOURCES["archives"], f"{sdist['project']} links {lib}, which the sources lock does not pin"
+        assert lib in SOURCES["archives"], (
+            f"{sdist['project']} links {lib}, which the sources lock does not pin"
+        )
 
 
 def test_every_sdist_is_a_repo_of_the_root_module():
-    assert use_repo_names("sdists") == {"pypi_sdist_" + s["project"].replace("-", "_") for s in SDISTS["sdists"]}
+    assert use_repo_names("sdists") == {
+        "pypi_sdist_" + s["project"].replace("-", "_") for s in SDISTS["sdists"]
+    }

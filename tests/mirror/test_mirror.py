@@ -9,15 +9,20 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from mirror import fill
 from mirror.treehash import TreeError, tree_sha256
 
 FILES = {"src/a.c": b"int a;\n", "src/b.c": b"int b;\n", "configure": b"#!/bin/sh\n"}
 
 
-def make_tar(path: Path, top: str, files: dict[str, bytes], mode: str = "w:gz",
-             mtime: int = 0, reverse: bool = False) -> Path:
+def make_tar(
+    path: Path,
+    top: str,
+    files: dict[str, bytes],
+    mode: str = "w:gz",
+    mtime: int = 0,
+    reverse: bool = False,
+) -> Path:
     """A tar archive of `files` under `top/`, packed as `mode` dictates."""
     with tarfile.open(path, mode) as tar:
         for name in sorted(files, reverse=reverse):
@@ -38,25 +43,55 @@ def archive(tmp_path):
     pool = tmp_path / "debian" / "pool/main/d/dep"
     pool.mkdir(parents=True)
     upstream = make_tar(pool / "dep_1.0.orig.tar.gz", "dep-1.0", FILES)
-    sub = make_tar(pool / "other_2.0.orig.tar.xz", "other2-2.0", FILES, mode="w:xz",
-                   mtime=12345, reverse=True)
-    lock = {"version": 1, "archives": {
-        "dep": {"version": "1.0", "urls": ["https://example.invalid/v1.0.tar.gz"],
-                "sha256": sha(upstream), "strip_prefix": "dep-1.0",
-                "offline": {"identical": True, "debian_path": "pool/main/d/dep/dep_1.0.orig.tar.gz"}},
-        "other": {"version": "2.0", "urls": ["https://example.invalid/2.0.tar.gz"],
-                  "sha256": "0" * 64, "strip_prefix": "other-2.0",
-                  "offline": {"substitute": {
-                      "debian_path": "pool/main/d/dep/other_2.0.orig.tar.xz", "sha256": sha(sub),
-                      "strip_prefix": "other2-2.0", "tree_sha256": tree_sha256(upstream, "dep-1.0"),
-                      "differs": "repacked as xz"}}},
-        "remote_only": {"version": "3", "urls": ["https://example.invalid/r.tar.gz"],
-                        "sha256": "1" * 64, "offline": {"note": "upstream only"}},
-    }}
+    sub = make_tar(
+        pool / "other_2.0.orig.tar.xz", "other2-2.0", FILES, mode="w:xz", mtime=12345, reverse=True
+    )
+    lock = {
+        "version": 1,
+        "archives": {
+            "dep": {
+                "version": "1.0",
+                "urls": ["https://example.invalid/v1.0.tar.gz"],
+                "sha256": sha(upstream),
+                "strip_prefix": "dep-1.0",
+                "offline": {
+                    "identical": True,
+                    "debian_path": "pool/main/d/dep/dep_1.0.orig.tar.gz",
+                },
+            },
+            "other": {
+                "version": "2.0",
+                "urls": ["https://example.invalid/2.0.tar.gz"],
+                "sha256": "0" * 64,
+                "strip_prefix": "other-2.0",
+                "offline": {
+                    "substitute": {
+                        "debian_path": "pool/main/d/dep/other_2.0.orig.tar.xz",
+                        "sha256": sha(sub),
+                        "strip_prefix": "other2-2.0",
+                        "tree_sha256": tree_sha256(upstream, "dep-1.0"),
+                        "differs": "repacked as xz",
+                    }
+                },
+            },
+            "remote_only": {
+                "version": "3",
+                "urls": ["https://example.invalid/r.tar.gz"],
+                "sha256": "1" * 64,
+                "offline": {"note": "upstream only"},
+            },
+        },
+    }
     lock_path = tmp_path / "sources.lock.json"
     lock_path.write_text(json.dumps(lock))
-    return {"base": (tmp_path / "debian").as_uri(), "lock": lock_path, "lock_data": lock,
-            "dest": tmp_path / "mirror", "upstream": upstream, "sub": sub}
+    return {
+        "base": (tmp_path / "debian").as_uri(),
+        "lock": lock_path,
+        "lock_data": lock,
+        "dest": tmp_path / "mirror",
+        "upstream": upstream,
+        "sub": sub,
+    }
 
 
 def run_fill(a, log=None):
@@ -147,7 +182,10 @@ def test_an_edited_hash_in_the_lock_is_blamed_on_the_lock(archive):
     with pytest.raises(fill.MirrorError) as err:
         run_fill(archive)
     msg = str(err.value)
-    assert "sources.lock.json now pins sha256 " + "f" * 64 in msg and "The lock changed, not the file" in msg
+    assert (
+        "sources.lock.json now pins sha256 " + "f" * 64 in msg
+        and "The lock changed, not the file" in msg
+    )
     assert "changed after it was verified" not in msg
 
 
@@ -210,7 +248,9 @@ def tar_of(path: Path, members: list[tuple[str, bytes]]) -> Path:
 def test_a_path_named_twice_is_refused(tmp_path):
     """Issue 18, finding 5: the hash saw GOOD, extraction keeps EVIL2."""
     clean = tar_of(tmp_path / "clean.tar", [("pkg/a", b"GOOD")])
-    evil = tar_of(tmp_path / "evil.tar", [("pkg/a", b"EVIL1"), ("./pkg/a", b"GOOD"), ("pkg/a", b"EVIL2")])
+    evil = tar_of(
+        tmp_path / "evil.tar", [("pkg/a", b"EVIL1"), ("./pkg/a", b"GOOD"), ("pkg/a", b"EVIL2")]
+    )
     with tarfile.open(evil) as tar:  # what extraction leaves: the last member
         assert tar.extractfile(tar.getmembers()[-1]).read() == b"EVIL2"
     tree_sha256(clean, "pkg")
@@ -218,7 +258,9 @@ def test_a_path_named_twice_is_refused(tmp_path):
         tree_sha256(evil, "pkg")
     for spelling in ("pkg//a", "pkg/./a"):
         with pytest.raises(TreeError, match="second time"):
-            tree_sha256(tar_of(tmp_path / "x.tar", [("pkg/a", b"GOOD"), (spelling, b"EVIL")]), "pkg")
+            tree_sha256(
+                tar_of(tmp_path / "x.tar", [("pkg/a", b"GOOD"), (spelling, b"EVIL")]), "pkg"
+            )
 
 
 def test_a_member_below_a_symlink_of_the_archive_is_refused(tmp_path):
@@ -239,6 +281,7 @@ def test_a_mirror_password_is_sent_as_a_header_and_never_printed(tmp_path):
     import base64
     import http.server
     import threading
+
     payload = b"orig bytes"
     seen: list[str | None] = []
 
@@ -272,11 +315,14 @@ def test_a_mirror_password_is_sent_as_a_header_and_never_printed(tmp_path):
     assert "mirr0r-pw" not in str(err.value) and "cannot download" in str(err.value)
 
 
-@pytest.mark.parametrize("members", [
-    [("pkg/.", b"a file where the top directory is")],
-    [("pkg/a/b", b"x"), ("pkg/a", b"a file where a directory is")],
-    [("pkg/a/.", b"a file named as a directory")],
-])
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("pkg/.", b"a file where the top directory is")],
+        [("pkg/a/b", b"x"), ("pkg/a", b"a file where a directory is")],
+        [("pkg/a/.", b"a file named as a directory")],
+    ],
+)
 def test_trees_extraction_cannot_make_are_refused(tmp_path, members):
     """Found by tests/fuzz: the hash listed files that extraction fails on or replaces."""
     with pytest.raises(TreeError):

@@ -19,8 +19,13 @@ TOOL = os.environ["INSTALL_WHEELS"]
 PLATFORM = "musllinux_1_2_x86_64"
 
 
-def make_wheel(dir: Path, name: str, tags: str = "py3-none-any", files: dict[str, bytes] | None = None,
-               entry_points: str = "") -> Path:
+def make_wheel(
+    dir: Path,
+    name: str,
+    tags: str = "py3-none-any",
+    files: dict[str, bytes] | None = None,
+    entry_points: str = "",
+) -> Path:
     files = dict(files or {f"{name}/__init__.py": b"VALUE = 1\n"})
     di = f"{name}-1.0.dist-info"
     files[f"{di}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()
@@ -35,11 +40,27 @@ def make_wheel(dir: Path, name: str, tags: str = "py3-none-any", files: dict[str
     return path
 
 
-def install(tmp_path: Path, wheels: list[Path], lock_wheels: list[dict] | None = None,
-            built: list[Path] = ()) -> subprocess.CompletedProcess:
-    lock = {"python": "3.13", "platform": PLATFORM, "wheels": lock_wheels if lock_wheels is not None else [
-        {"name": w.name.split("-")[0], "version": "1.0", "filename": w.name,
-         "sha256": hashlib.sha256(w.read_bytes()).hexdigest()} for w in wheels]}
+def install(
+    tmp_path: Path,
+    wheels: list[Path],
+    lock_wheels: list[dict] | None = None,
+    built: list[Path] = (),
+) -> subprocess.CompletedProcess:
+    lock = {
+        "python": "3.13",
+        "platform": PLATFORM,
+        "wheels": lock_wheels
+        if lock_wheels is not None
+        else [
+            {
+                "name": w.name.split("-")[0],
+                "version": "1.0",
+                "filename": w.name,
+                "sha256": hashlib.sha256(w.read_bytes()).hexdigest(),
+            }
+            for w in wheels
+        ],
+    }
     (tmp_path / "lock.json").write_text(json.dumps(lock))
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
@@ -58,44 +79,85 @@ SITE = "lib/python3.13/site-packages"
 
 
 def test_installs_compiles_and_records(tmp_path):
-    whl = make_wheel(tmp_path, "demo", entry_points="[console_scripts]\ndemo-run = demo.cli:main\n",
-                     files={"demo/__init__.py": b"VALUE = 1\n", "demo/cli.py": b"def main():\n    return 0\n",
-                            "demo-1.0.data/scripts/tool": b"#!python\nprint('tool')\n"})
+    whl = make_wheel(
+        tmp_path,
+        "demo",
+        entry_points="[console_scripts]\ndemo-run = demo.cli:main\n",
+        files={
+            "demo/__init__.py": b"VALUE = 1\n",
+            "demo/cli.py": b"def main():\n    return 0\n",
+            "demo-1.0.data/scripts/tool": b"#!python\nprint('tool')\n",
+        },
+    )
     proc = install(tmp_path, [whl])
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
     launcher = (out / "bin/demo-run").read_text()
-    assert launcher.startswith("#!/opt/backend.ai/bin/python3\n") and "from demo.cli import main" in launcher
+    assert (
+        launcher.startswith("#!/opt/backend.ai/bin/python3\n")
+        and "from demo.cli import main" in launcher
+    )
     assert (out / "bin/tool").read_text().startswith("#!/opt/backend.ai/bin/python3\n")
     assert os.access(out / "bin/tool", os.X_OK)
     pyc = (out / SITE / "demo/__pycache__/cli.cpython-313.pyc").read_bytes()
-    assert pyc[:4].hex() == "f30d0d0a" and int.from_bytes(pyc[4:8], "little") == 1  # 3.13, unchecked hash
-    assert b"/opt/backend.ai/lib/python3.13/site-packages/demo/cli.py" in pyc and str(tmp_path).encode() not in pyc
+    assert (
+        pyc[:4].hex() == "f30d0d0a" and int.from_bytes(pyc[4:8], "little") == 1
+    )  # 3.13, unchecked hash
+    assert (
+        b"/opt/backend.ai/lib/python3.13/site-packages/demo/cli.py" in pyc
+        and str(tmp_path).encode() not in pyc
+    )
     di = out / SITE / "demo-1.0.dist-info"
     assert (di / "INSTALLER").read_text() == "krunner\n"
     rows = list(csv.reader(io.StringIO((di / "RECORD").read_text())))
     listed = {r[0] for r in rows}
-    assert {"demo/cli.py", "demo/__pycache__/cli.cpython-313.pyc", "../../../bin/demo-run",
-            "demo-1.0.dist-info/RECORD"} <= listed
+    assert {
+        "demo/cli.py",
+        "demo/__pycache__/cli.cpython-313.pyc",
+        "../../../bin/demo-run",
+        "demo-1.0.dist-info/RECORD",
+    } <= listed
     for path, digest, size in rows:
         if digest:
             data = (out / SITE / path).read_bytes()
-            assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (
+                digest
+                == "sha256="
+                + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            )
             assert int(size) == len(data)
 
 
 def test_a_packages_test_suite_is_left_out(tmp_path):
-    whl = make_wheel(tmp_path, "web", files={
-        "web/__init__.py": b"", "web/testing.py": b"HELPER = 1\n",
-        "web/test/__init__.py": b"", "web/test/test_web.py": b"def test(): pass\n",
-        "web/sub/tests/data.json": b"{}", "web-1.0.data/platlib/web/test/extra.py": b""})
+    whl = make_wheel(
+        tmp_path,
+        "web",
+        files={
+            "web/__init__.py": b"",
+            "web/testing.py": b"HELPER = 1\n",
+            "web/test/__init__.py": b"",
+            "web/test/test_web.py": b"def test(): pass\n",
+            "web/sub/tests/data.json": b"{}",
+            "web-1.0.data/platlib/web/test/extra.py": b"",
+        },
+    )
     proc = install(tmp_path, [whl])
     assert proc.returncode == 0, proc.stderr
     site = tmp_path / "out" / SITE
-    kept = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file() and "dist-info" not in str(p))
-    assert kept == ["web/__init__.py", "web/__pycache__/__init__.cpython-313.pyc",
-                    "web/__pycache__/testing.cpython-313.pyc", "web/testing.py"]
-    listed = {r[0] for r in csv.reader(io.StringIO((site / "web-1.0.dist-info/RECORD").read_text()))}
+    kept = sorted(
+        str(p.relative_to(site))
+        for p in site.rglob("*")
+        if p.is_file() and "dist-info" not in str(p)
+    )
+    assert kept == [
+        "web/__init__.py",
+        "web/__pycache__/__init__.cpython-313.pyc",
+        "web/__pycache__/testing.cpython-313.pyc",
+        "web/testing.py",
+    ]
+    listed = {
+        r[0] for r in csv.reader(io.StringIO((site / "web-1.0.dist-info/RECORD").read_text()))
+    }
     assert not any("test/" in n or "tests/" in n for n in listed)
 
 
@@ -103,7 +165,10 @@ def test_wrong_arch_wheel_is_refused_by_name(tmp_path):
     whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_aarch64")
     proc = install(tmp_path, [whl])
     assert proc.returncode == 1
-    assert "native-1.0-cp313-cp313-musllinux_1_2_aarch64.whl" in proc.stderr and PLATFORM in proc.stderr
+    assert (
+        "native-1.0-cp313-cp313-musllinux_1_2_aarch64.whl" in proc.stderr
+        and PLATFORM in proc.stderr
+    )
 
 
 def test_glibc_wheel_is_refused_for_a_musl_target(tmp_path):
@@ -119,7 +184,14 @@ def test_tampered_wheel_is_refused(tmp_path):
 
 
 def test_missing_wheel_is_named(tmp_path):
-    lock = [{"name": "gone", "version": "1.0", "filename": "gone-1.0-py3-none-any.whl", "sha256": "0" * 64}]
+    lock = [
+        {
+            "name": "gone",
+            "version": "1.0",
+            "filename": "gone-1.0-py3-none-any.whl",
+            "sha256": "0" * 64,
+        }
+    ]
     proc = install(tmp_path, [], lock)
     assert proc.returncode == 1 and "gone-1.0-py3-none-any.whl" in proc.stderr
 
@@ -150,16 +222,25 @@ def test_built_wheel_the_lock_does_not_name_is_refused(tmp_path):
 
 def test_built_wheel_for_a_pinned_entry_is_refused(tmp_path):
     whl = make_wheel(tmp_path, "native", tags="cp313-cp313-musllinux_1_2_x86_64")
-    lock = [{"name": "native", "version": "1.0", "filename": whl.name,
-             "sha256": hashlib.sha256(whl.read_bytes()).hexdigest()}]
+    lock = [
+        {
+            "name": "native",
+            "version": "1.0",
+            "filename": whl.name,
+            "sha256": hashlib.sha256(whl.read_bytes()).hexdigest(),
+        }
+    ]
     proc = install(tmp_path, [], lock, built=[whl])
     assert proc.returncode == 1 and "built_from_source" in proc.stderr
 
 
 # Issue 18, findings 4 and 11.
 
+
 def test_a_console_script_name_that_leaves_bin_is_refused(tmp_path):
-    whl = make_wheel(tmp_path, "evil", entry_points="[console_scripts]\n../../../escaped = evil:main\n")
+    whl = make_wheel(
+        tmp_path, "evil", entry_points="[console_scripts]\n../../../escaped = evil:main\n"
+    )
     proc = install(tmp_path, [whl])
     assert proc.returncode == 1 and "not a file name" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -167,8 +248,9 @@ def test_a_console_script_name_that_leaves_bin_is_refused(tmp_path):
 
 
 def test_a_console_script_target_that_is_not_a_dotted_name_is_refused(tmp_path):
-    whl = make_wheel(tmp_path, "evil",
-                     entry_points="[console_scripts]\nrun = os; import evil; x:main\n")
+    whl = make_wheel(
+        tmp_path, "evil", entry_points="[console_scripts]\nrun = os; import evil; x:main\n"
+    )
     proc = install(tmp_path, [whl])
     assert proc.returncode == 1 and "dotted Python names" in proc.stderr, proc.stderr
     assert not (tmp_path / "out/bin/run").exists()
@@ -179,7 +261,11 @@ def test_two_wheels_that_ship_one_path_are_refused(tmp_path):
     second = make_wheel(tmp_path, "second", files={"shared/mod.py": b"A = 2\n"})
     proc = install(tmp_path, [first, second])
     assert proc.returncode == 1, "the second wheel silently replaced the first one's file"
-    assert "shared/mod.py" in proc.stderr and "first-1.0" in proc.stderr and "second-1.0" in proc.stderr
+    assert (
+        "shared/mod.py" in proc.stderr
+        and "first-1.0" in proc.stderr
+        and "second-1.0" in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 

@@ -8,17 +8,36 @@ import re
 from pathlib import Path
 
 import pytest
-
 from install_wheels import InstallError, check_tags
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
-SDISTS = {s["project"]: s for s in json.loads((RUNFILES / "third_party/python/sdists.lock.json").read_text())["sdists"]}
-LOCKS = {p.name.split(".")[0]: json.loads(p.read_text()) for p in sorted((RUNFILES / "krunner/packages").glob("*.lock.json"))}
-REQUIRED = {"async-timeout", "attrs", "janus", "jupyter-client", "msgpack", "pyzmq", "setproctitle", "uvloop"}
+SDISTS = {
+    s["project"]: s
+    for s in json.loads((RUNFILES / "third_party/python/sdists.lock.json").read_text())["sdists"]
+}
+LOCKS = {
+    p.name.split(".")[0]: json.loads(p.read_text())
+    for p in sorted((RUNFILES / "krunner/packages").glob("*.lock.json"))
+}
+REQUIRED = {
+    "async-timeout",
+    "attrs",
+    "janus",
+    "jupyter-client",
+    "msgpack",
+    "pyzmq",
+    "setproctitle",
+    "uvloop",
+}
 
 
 def test_all_four_targets_are_locked():
-    assert set(LOCKS) == {"static_gnu_x86_64", "static_gnu_aarch64", "alpine_x86_64", "alpine_aarch64"}
+    assert set(LOCKS) == {
+        "static_gnu_x86_64",
+        "static_gnu_aarch64",
+        "alpine_x86_64",
+        "alpine_aarch64",
+    }
 
 
 @pytest.mark.parametrize("target", sorted(LOCKS))
@@ -33,7 +52,11 @@ def test_lock_is_pinned_and_for_its_platform(target):
         if built:  # made by this build from the pinned sdist: the sdist's pin is what counts
             sd = SDISTS[w["name"]]
             assert "sha256" not in w
-            assert (built["sdist"], built["sdist_sha256"], w["version"]) == (sd["filename"], sd["sha256"], sd["version"])
+            assert (built["sdist"], built["sdist_sha256"], w["version"]) == (
+                sd["filename"],
+                sd["sha256"],
+                sd["version"],
+            )
             assert built["links"] == sd.get("links", [])
             assert w["filename"].startswith(f"{w['name']}-{w['version']}-cp313-cp313-")
         else:

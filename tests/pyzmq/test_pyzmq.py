@@ -21,7 +21,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from support import image
 from support.elf import dynamic_symbols, exported, is_elf, read_elf
 
@@ -30,10 +29,22 @@ MUSL = "musl" in os.environ["IMAGE"]
 RUNFILES = Path(os.environ["TEST_SRCDIR"])
 VOLUME = RUNFILES / os.environ["VOLUME"]
 ROOT = Path(os.path.realpath(RUNFILES / os.environ["ROOTFS"])).parent / "root"
-LIBZMQ = json.loads((RUNFILES / os.environ["SOURCES_LOCK"]).read_text())["archives"]["libzmq"]["version"]
-PYZMQ = {s["project"]: s for s in json.loads((RUNFILES / os.environ["SDISTS_LOCK"]).read_text())["sdists"]}["pyzmq"]
-GLIBC_LIBS = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
-              "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+LIBZMQ = json.loads((RUNFILES / os.environ["SOURCES_LOCK"]).read_text())["archives"]["libzmq"][
+    "version"
+]
+PYZMQ = {
+    s["project"]: s
+    for s in json.loads((RUNFILES / os.environ["SDISTS_LOCK"]).read_text())["sdists"]
+}["pyzmq"]
+GLIBC_LIBS = {
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+}
 PROBE = r"""
 import json, zmq
 ctx = zmq.Context()
@@ -79,7 +90,9 @@ def test_the_image_has_no_cxx_runtime():
 
 
 def test_round_trips_and_versions_in_the_image(volume):
-    proc = image.run(ROOT, volume, ["/opt/backend.ai/bin/python3", "-s", "-c", PROBE], arch=ARCH, timeout=600)
+    proc = image.run(
+        ROOT, volume, ["/opt/backend.ai/bin/python3", "-s", "-c", PROBE], arch=ARCH, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["zmq"] == LIBZMQ
@@ -128,7 +141,11 @@ def test_no_elf_in_the_volume_needs_a_cxx_runtime(volume):
     needs = {}
     for p in volume.rglob("*"):
         if p.is_file() and not p.is_symlink() and is_elf(p):
-            bad = [lib for lib in read_elf(p).needed if lib.startswith(("libstdc++", "libgcc_s", "libc++"))]
+            bad = [
+                lib
+                for lib in read_elf(p).needed
+                if lib.startswith(("libstdc++", "libgcc_s", "libc++"))
+            ]
             if bad:
                 needs[str(p.relative_to(volume))] = bad
     assert not needs

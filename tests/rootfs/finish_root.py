@@ -93,24 +93,39 @@ def compile_python(root: Path, arch: str) -> str:
         return "no python3"
     if {"amd64": "x86_64", "arm64": "aarch64"}.get(arch, arch) != platform.machine():
         return f"python3 not byte-compiled: a {arch} root on {platform.machine()}"
-    dirs = [d for d in ("/usr/lib/python3/dist-packages", *(f"/{p.relative_to(root)}" for p in
-                                                           sorted(root.glob("usr/lib/python3.*"))))
-            if (root / d.lstrip("/")).is_dir()]
+    dirs = [
+        d
+        for d in (
+            "/usr/lib/python3/dist-packages",
+            *(f"/{p.relative_to(root)}" for p in sorted(root.glob("usr/lib/python3.*"))),
+        )
+        if (root / d.lstrip("/")).is_dir()
+    ]
     chroot = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
     if not chroot:
         return "python3 not byte-compiled: no chroot here"
-    proc = subprocess.run([chroot, str(root), "/usr/bin/python3", "-m", "compileall", "-q", "-j", "1", *dirs],
-                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    proc = subprocess.run(
+        [chroot, str(root), "/usr/bin/python3", "-m", "compileall", "-q", "-j", "1", *dirs],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )
     # compileall reports sources it cannot compile (test data with syntax errors, py2 files) and exits 1
     return f"python3 byte-compiled {', '.join(dirs)} (compileall exit {proc.returncode})"
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("root", type=Path, help="the directory the packages were extracted into")
-    parser.add_argument("--links", default="{}", help="JSON object: in-image path -> symlink target")
+    parser.add_argument(
+        "--links", default="{}", help="JSON object: in-image path -> symlink target"
+    )
     parser.add_argument("--arch", default="", help="the root's Debian architecture (amd64, arm64)")
-    parser.add_argument("--repo", default="", help="the repository's host directory (Bazel may re-root links there)")
+    parser.add_argument(
+        "--repo", default="", help="the repository's host directory (Bazel may re-root links there)"
+    )
     args = parser.parse_args(argv)
     root = args.root.resolve()
     fixed = relativize_links(root, args.repo)
@@ -134,7 +149,9 @@ def main(argv: list[str]) -> int:
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "tmp").mkdir(exist_ok=True)
     (root / "tmp").chmod(0o1777)
-    print(f"finish_root: {fixed} absolute symlinks made relative; {compile_python(root, args.arch)}")
+    print(
+        f"finish_root: {fixed} absolute symlinks made relative; {compile_python(root, args.arch)}"
+    )
     return 0
 
 

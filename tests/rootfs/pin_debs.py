@@ -48,9 +48,13 @@ def verified_release(mirror: str, suite: str) -> str:
     with tempfile.NamedTemporaryFile(suffix=".InRelease") as f:
         f.write(data)
         f.flush()
-        proc = subprocess.run(["gpgv", "--keyring", str(KEYRING), f.name], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["gpgv", "--keyring", str(KEYRING), f.name], capture_output=True, text=True
+        )
     if proc.returncode != 0:
-        sys.exit(f"pin_debs: {suite}'s InRelease is not signed by a key in {KEYRING}:\n{proc.stderr}")
+        sys.exit(
+            f"pin_debs: {suite}'s InRelease is not signed by a key in {KEYRING}:\n{proc.stderr}"
+        )
     return data.decode()
 
 
@@ -90,7 +94,9 @@ def providers(index: dict[str, dict[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-def resolve(index: dict[str, dict[str, str]], request: list[str], exclude: dict[str, str]) -> list[str]:
+def resolve(
+    index: dict[str, dict[str, str]], request: list[str], exclude: dict[str, str]
+) -> list[str]:
     """The closure of `request` over Depends and Pre-Depends, first satisfiable alternative each."""
     virtual = providers(index)
     chosen: list[str] = []
@@ -120,20 +126,34 @@ def resolve(index: dict[str, dict[str, str]], request: list[str], exclude: dict[
 def pin_root(mirror: str, spec: dict) -> list[dict]:
     index = packages_index(mirror, spec["suite"], spec["arch"])
     names = resolve(index, spec["request"], spec.get("exclude", {}))
-    return [{"package": n, "version": index[n]["Version"], "arch": index[n]["Architecture"],
-             "path": index[n]["Filename"], "sha256": index[n]["SHA256"]} for n in names]
+    return [
+        {
+            "package": n,
+            "version": index[n]["Version"],
+            "arch": index[n]["Architecture"],
+            "path": index[n]["Filename"],
+            "sha256": index[n]["SHA256"],
+        }
+        for n in names
+    ]
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("roots", nargs="*", help="roots of debs.lock.json to pin (default: all)")
     args = parser.parse_args(argv)
     lock = json.loads(LOCK.read_text())
     unknown = set(args.roots) - set(lock["roots"])
     if unknown:
-        parser.error(f"no root {sorted(unknown)} in {LOCK.name}; add its suite, arch and request there first")
+        parser.error(
+            f"no root {sorted(unknown)} in {LOCK.name}; add its suite, arch and request there first"
+        )
     sys.path.insert(0, str(WORKSPACE / "tools"))
-    from mirror.debian import debian_mirror  # this machine's apt configuration, as tools/mirror reads it
+    from mirror.debian import (
+        debian_mirror,
+    )  # this machine's apt configuration, as tools/mirror reads it
 
     mirror = debian_mirror()
     for name in args.roots or sorted(lock["roots"]):

@@ -14,10 +14,9 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 import finish_root
 import pin_debs
+import pytest
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / os.environ["TEST_WORKSPACE"]
 LOCK = json.loads((RUNFILES / "tests/rootfs/debs.lock.json").read_text())
@@ -41,8 +40,12 @@ def test_root_is_pinned_and_holds_what_it_asks_for(name, spec):
         assert re.fullmatch(r"[0-9a-f]{64}", p["sha256"]) and p["path"].startswith("pool/main/")
         assert p["arch"] in (spec["arch"], "all") and p["version"]
     if "_glibc_" in name:
-        assert not names & {"libstdc++6", "libgcc-s1"}, "a glibc test image has only libc and a shell"
-    if "_distroless_" in name:  # Backend.AI issue 14588: only the libc, no shell, no coreutils, no ldd
+        assert not names & {"libstdc++6", "libgcc-s1"}, (
+            "a glibc test image has only libc and a shell"
+        )
+    if (
+        "_distroless_" in name
+    ):  # Backend.AI issue 14588: only the libc, no shell, no coreutils, no ldd
         assert names == set(spec["request"]) == {"libc6" if "_glibc_" in name else "musl"}
         assert spec["links"] == {}, "finish_root must not add a shell to a distroless root"
 

@@ -21,7 +21,15 @@ SHT_DYNSYM, SHT_GNU_VERSYM, SHT_GNU_VERNEED = 11, 0x6FFFFFFF, 0x6FFFFFFE
 STB_GLOBAL, STB_WEAK = 1, 2
 STV_HIDDEN, STV_INTERNAL = 2, 1
 PT_INTERP, PT_DYNAMIC = 3, 2
-DT_NEEDED, DT_STRTAB, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERNEEDNUM = 1, 5, 14, 15, 29, 0x6FFFFFFE, 0x6FFFFFFF
+DT_NEEDED, DT_STRTAB, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERNEEDNUM = (
+    1,
+    5,
+    14,
+    15,
+    29,
+    0x6FFFFFFE,
+    0x6FFFFFFF,
+)
 
 
 class NotElf64(ValueError):
@@ -76,14 +84,20 @@ def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
     e_type, machine = struct.unpack_from("<HH", data, 16)
     phoff, shoff = struct.unpack_from("<QQ", data, 32)
     phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 54)
-    has_symtab = any(struct.unpack_from("<I", data, shoff + i * shentsize + 4)[0] == SHT_SYMTAB
-                     for i in range(shnum)) if shoff else False
+    has_symtab = (
+        any(
+            struct.unpack_from("<I", data, shoff + i * shentsize + 4)[0] == SHT_SYMTAB
+            for i in range(shnum)
+        )
+        if shoff
+        else False
+    )
     segments = [struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize) for i in range(phnum)]
     interp = None
     dynamic = []
     for p_type, _flags, offset, vaddr, _paddr, filesz, _memsz, _align in segments:
         if p_type == PT_INTERP:
-            interp = data[offset:offset + filesz].rstrip(b"\0").decode()
+            interp = data[offset : offset + filesz].rstrip(b"\0").decode()
         elif p_type == PT_DYNAMIC:
             for i in range(0, filesz, 16):
                 tag, val = struct.unpack_from("<qQ", data, offset + i)
@@ -106,7 +120,7 @@ def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
 
         def string(off: int) -> str:
             end = data.index(b"\0", strtab + off)
-            return data[strtab + off:end].decode()
+            return data[strtab + off : end].decode()
 
         needed = [string(v) for v in tags.get(DT_NEEDED, [])]
         soname = string(tags[DT_SONAME][0]) if DT_SONAME in tags else None
@@ -123,8 +137,16 @@ def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
                     version_needs.setdefault(lib, []).append(string(name_off))
                     a += anext
                 off += nxt
-    return ElfInfo(MACHINES.get(machine, str(machine)), TYPES.get(e_type, str(e_type)), has_symtab,
-                   interp, needed, runpath, version_needs, soname)
+    return ElfInfo(
+        MACHINES.get(machine, str(machine)),
+        TYPES.get(e_type, str(e_type)),
+        has_symtab,
+        interp,
+        needed,
+        runpath,
+        version_needs,
+        soname,
+    )
 
 
 # The C library's own shared objects, which every image of its kind has: glibc's
@@ -132,9 +154,11 @@ def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
 # libc.so (DT_NEEDED "libc.so", its loader ld-musl-<arch>.so.1 is the same file),
 # also under Alpine's name libc.musl-<arch>.so.1, which musllinux wheels name and
 # musl's loader takes as itself (any "libc." name) when the image has no such file.
-_LIBC = re.compile(r"^(libc\.so(\.6)?|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1"
-                   r"|ld-linux(-x86-64|-aarch64)\.so\.[12]|ld-musl-(x86_64|aarch64)\.so\.1"
-                   r"|libc\.musl-(x86_64|aarch64)\.so\.1)$")
+_LIBC = re.compile(
+    r"^(libc\.so(\.6)?|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1"
+    r"|ld-linux(-x86-64|-aarch64)\.so\.[12]|ld-musl-(x86_64|aarch64)\.so\.1"
+    r"|libc\.musl-(x86_64|aarch64)\.so\.1)$"
+)
 
 
 def is_libc(soname: str) -> bool:
@@ -148,7 +172,7 @@ def expand_origin(entry: str, file_path: str) -> str | None:
     directories, not the volume's."""
     if not entry.startswith(("$ORIGIN", "${ORIGIN}")):
         return None
-    rest = entry.split("}", 1)[1] if entry.startswith("${") else entry[len("$ORIGIN"):]
+    rest = entry.split("}", 1)[1] if entry.startswith("${") else entry[len("$ORIGIN") :]
     return posixpath.normpath(posixpath.dirname(file_path) + rest)
 
 
@@ -165,20 +189,20 @@ class Symbol:
 
 def _sections(data: bytes) -> list[tuple[int, int, int, int, int]]:
     """[(type, offset, size, link, entsize)] of every section header."""
-    shoff, = struct.unpack_from("<Q", data, 0x28)
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
     out = []
     for i in range(shnum):
         base = shoff + i * shentsize
-        sh_type, = struct.unpack_from("<I", data, base + 4)
+        (sh_type,) = struct.unpack_from("<I", data, base + 4)
         offset, size, link = struct.unpack_from("<QQI", data, base + 0x18)
-        entsize, = struct.unpack_from("<Q", data, base + 0x38)
+        (entsize,) = struct.unpack_from("<Q", data, base + 0x38)
         out.append((sh_type, offset, size, link, entsize))
     return out
 
 
 def _cstr(data: bytes, off: int) -> str:
-    return data[off:data.index(b"\0", off)].decode()
+    return data[off : data.index(b"\0", off)].decode()
 
 
 def dynamic_symbols(path: Path) -> list[Symbol]:
@@ -212,10 +236,17 @@ def dynamic_symbols(path: Path) -> list[Symbol]:
             continue
         version = None
         if versym:
-            idx, = struct.unpack_from("<H", data, versym[1] + 2 * i)
+            (idx,) = struct.unpack_from("<H", data, versym[1] + 2 * i)
             version = names.get(idx & 0x7FFF)
-        syms.append(Symbol(_cstr(data, strtab[1] + name), info >> 4, shndx != 0,
-                           (other & 3) not in (STV_HIDDEN, STV_INTERNAL), version))
+        syms.append(
+            Symbol(
+                _cstr(data, strtab[1] + name),
+                info >> 4,
+                shndx != 0,
+                (other & 3) not in (STV_HIDDEN, STV_INTERNAL),
+                version,
+            )
+        )
     return syms
 
 

@@ -84,20 +84,48 @@ def qemu_for(arch: str) -> str | None:
     return os.path.realpath(qemu)
 
 
-def _spec(root: Path, volume: Path, argv: list[str], arch: str, env: dict[str, str] | None,
-          mounts: list[tuple[Path, str]], uid: int) -> str:
-    full_env = {"PATH": DEFAULT_PATH, "HOME": "/home/work", "USER": "work", "LANG": "C.UTF-8",
-                **(env or {}), "LD_LIBRARY_PATH": "/opt/backend.ai/lib"}
-    return json.dumps({
-        "root": str(Path(root).resolve()), "volume": str(Path(volume).resolve()), "argv": list(argv),
-        "env": full_env, "qemu": qemu_for(arch), "uid": uid,
-        "mounts": [[str(Path(src).resolve()), dst] for src, dst in mounts],
-    })
+def _spec(
+    root: Path,
+    volume: Path,
+    argv: list[str],
+    arch: str,
+    env: dict[str, str] | None,
+    mounts: list[tuple[Path, str]],
+    uid: int,
+) -> str:
+    full_env = {
+        "PATH": DEFAULT_PATH,
+        "HOME": "/home/work",
+        "USER": "work",
+        "LANG": "C.UTF-8",
+        **(env or {}),
+        "LD_LIBRARY_PATH": "/opt/backend.ai/lib",
+    }
+    return json.dumps(
+        {
+            "root": str(Path(root).resolve()),
+            "volume": str(Path(volume).resolve()),
+            "argv": list(argv),
+            "env": full_env,
+            "qemu": qemu_for(arch),
+            "uid": uid,
+            "mounts": [[str(Path(src).resolve()), dst] for src, dst in mounts],
+        }
+    )
 
 
-def run(root: Path, volume: Path, argv: list[str], *, arch: str, env: dict[str, str] | None = None,
-        mounts: list[tuple[Path, str]] = (), uid: int = WORK_UID, timeout: float = 300,
-        stdin: str | None = None) -> subprocess.CompletedProcess:
+def run(
+    root: Path,
+    volume: Path,
+    argv: list[str],
+    *,
+    arch: str,
+    env: dict[str, str] | None = None,
+    mounts: list[tuple[Path, str]] = (),
+    uid: int = WORK_UID,
+    timeout: float = 300,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess:
     """Run `argv` in the image and wait; stdout and stderr are captured as text.
 
     `env` adds to PATH, HOME=/home/work, USER=work and LANG=C.UTF-8;
@@ -109,8 +137,17 @@ def run(root: Path, volume: Path, argv: list[str], *, arch: str, env: dict[str, 
     return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
-def start(root: Path, volume: Path, argv: list[str], *, arch: str, env: dict[str, str] | None = None,
-          mounts: list[tuple[Path, str]] = (), uid: int = WORK_UID, **popen) -> subprocess.Popen:
+def start(
+    root: Path,
+    volume: Path,
+    argv: list[str],
+    *,
+    arch: str,
+    env: dict[str, str] | None = None,
+    mounts: list[tuple[Path, str]] = (),
+    uid: int = WORK_UID,
+    **popen,
+) -> subprocess.Popen:
     """Start `argv` in the image and return at once (see `run`); stop it with `stop`."""
     cmd = [sys.executable, "-I", __file__, _spec(root, volume, argv, arch, env, list(mounts), uid)]
     return subprocess.Popen(cmd, **popen)
@@ -135,7 +172,9 @@ def netns_of(proc: subprocess.Popen, timeout: float = 30) -> Path:
     deadline = time.monotonic() + timeout
     while os.stat(path).st_ino == own:
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the image's process (exit {proc.returncode}) never entered its network namespace")
+            raise RuntimeError(
+                f"the image's process (exit {proc.returncode}) never entered its network namespace"
+            )
         time.sleep(0.02)
     return path
 
@@ -153,10 +192,14 @@ def _unshare(flags: int) -> None:
     _check(_libc.unshare(flags), f"unshare({flags:#x})")
 
 
-def _mount(src: str | None, dst: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+def _mount(
+    src: str | None, dst: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
     enc = lambda s: s.encode() if s is not None else None  # noqa: E731
-    _check(_libc.mount(enc(src), enc(dst), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-           f"mount {src} on {dst} ({fstype or 'bind'})")
+    _check(
+        _libc.mount(enc(src), enc(dst), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+        f"mount {src} on {dst} ({fstype or 'bind'})",
+    )
 
 
 def _bind_readonly(src: str, dst: str) -> None:
@@ -164,9 +207,14 @@ def _bind_readonly(src: str, dst: str) -> None:
     # A remount in a user namespace must keep the flags locked on the source mount.
     st = os.statvfs(dst).f_flag
     keep = 0
-    for st_flag, ms_flag in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-                             (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
-                             (os.ST_RELATIME, MS_RELATIME)):
+    for st_flag, ms_flag in (
+        (os.ST_NOSUID, MS_NOSUID),
+        (os.ST_NODEV, MS_NODEV),
+        (os.ST_NOEXEC, MS_NOEXEC),
+        (os.ST_NOATIME, MS_NOATIME),
+        (os.ST_NODIRATIME, MS_NODIRATIME),
+        (os.ST_RELATIME, MS_RELATIME),
+    ):
         if st & st_flag:
             keep |= ms_flag
     _mount(None, dst, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
@@ -176,7 +224,9 @@ def _loopback_up() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         req = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, req))[1]  # SIOCGIFFLAGS
-        fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 0x1 | 0x40))  # SIOCSIFFLAGS: UP, RUNNING
+        fcntl.ioctl(
+            s, 0x8914, struct.pack("16sH14x", b"lo", flags | 0x1 | 0x40)
+        )  # SIOCSIFFLAGS: UP, RUNNING
 
 
 def _map_ids(pid: int) -> None:
@@ -197,7 +247,11 @@ def _wait(child: int) -> int:
         except InterruptedError:
             continue
         if pid == child:
-            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            return (
+                os.waitstatus_to_exitcode(status)
+                if os.WIFEXITED(status)
+                else 128 + os.WTERMSIG(status)
+            )
 
 
 def _pid1(spec: dict) -> int:
@@ -207,13 +261,24 @@ def _pid1(spec: dict) -> int:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _loopback_up()
     _mount("/dev", f"{root}/dev", None, MS_BIND | MS_REC)
-    _mount("devpts", f"{root}/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+    _mount(
+        "devpts",
+        f"{root}/dev/pts",
+        "devpts",
+        MS_NOSUID | MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=620",
+    )
     if os.path.exists(f"{root}/dev/ptmx"):
         _mount(f"{root}/dev/pts/ptmx", f"{root}/dev/ptmx", None, MS_BIND)
     _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mount("tmpfs", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    _mount("tmpfs", f"{root}/home/work", "tmpfs", MS_NOSUID | MS_NODEV,
-           f"mode=0755,uid={WORK_UID},gid={WORK_GID}")
+    _mount(
+        "tmpfs",
+        f"{root}/home/work",
+        "tmpfs",
+        MS_NOSUID | MS_NODEV,
+        f"mode=0755,uid={WORK_UID},gid={WORK_GID}",
+    )
     _bind_readonly(spec["volume"], f"{root}/opt/backend.ai")
     for src, dst in spec["mounts"]:
         _bind_readonly(src, f"{root}/{dst.lstrip('/')}")
@@ -253,8 +318,10 @@ def _enter(spec: dict) -> int:
                 _map_ids(os.getppid())
                 os.write(helper_w, b"1")
         except OSError as e:
-            print(f"image: cannot map uids and gids 0-{ID_RANGE - 1} into the user namespace: {e}",
-                  file=sys.stderr)
+            print(
+                f"image: cannot map uids and gids 0-{ID_RANGE - 1} into the user namespace: {e}",
+                file=sys.stderr,
+            )
         finally:
             os._exit(0)
     try:

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from support import elf
 
 
@@ -38,16 +37,35 @@ def test_not_elf_is_an_error(tmp_path):
 
 
 def test_libc_set():
-    for name in ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-                 "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.so", "ld-musl-aarch64.so.1",
-                 "libc.musl-x86_64.so.1"):
+    for name in (
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "ld-linux-x86-64.so.2",
+        "ld-linux-aarch64.so.1",
+        "libc.so",
+        "ld-musl-aarch64.so.1",
+        "libc.musl-x86_64.so.1",
+    ):
         assert elf.is_libc(name), name
-    for name in ("libstdc++.so.6", "libgcc_s.so.1", "libz.so.1", "libcrypt.so.1", "libpython3.13.so.1.0"):
+    for name in (
+        "libstdc++.so.6",
+        "libgcc_s.so.1",
+        "libz.so.1",
+        "libcrypt.so.1",
+        "libpython3.13.so.1.0",
+    ):
         assert not elf.is_libc(name), name
 
 
 def test_expand_origin():
     so = "lib/python3.13/site-packages/zmq/backend/cython/_zmq.so"
-    assert elf.expand_origin("$ORIGIN/../../../pyzmq.libs", so) == "lib/python3.13/site-packages/pyzmq.libs"
+    assert (
+        elf.expand_origin("$ORIGIN/../../../pyzmq.libs", so)
+        == "lib/python3.13/site-packages/pyzmq.libs"
+    )
     assert elf.expand_origin("${ORIGIN}/../lib", "bin/python3") == "lib"
     assert elf.expand_origin("/usr/lib", so) is None

@@ -9,17 +9,18 @@ import os
 from pathlib import Path
 
 import pytest
-
 from support import image
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"])
 GLIBC = Path(os.path.realpath(RUNFILES / os.environ["GLIBC_ROOT"])).parent / "root"
 MUSL_ARM64 = Path(os.path.realpath(RUNFILES / os.environ["MUSL_ARM64_ROOT"])).parent / "root"
-PROBE = ("while read k v rest; do [ \"$k\" = Uid: ] && echo \"uid $v $rest\"; done < /proc/self/status; "
-         "echo \"pid $$ ld $LD_LIBRARY_PATH home $HOME\"; "
-         "echo x > /tmp/t && echo x > /home/work/t && echo writable; "
-         "(echo x > /opt/backend.ai/t) 2>/dev/null || echo read-only; "
-         "while read iface rest; do echo \"net $iface\"; done < /proc/net/dev")
+PROBE = (
+    'while read k v rest; do [ "$k" = Uid: ] && echo "uid $v $rest"; done < /proc/self/status; '
+    'echo "pid $$ ld $LD_LIBRARY_PATH home $HOME"; '
+    "echo x > /tmp/t && echo x > /home/work/t && echo writable; "
+    "(echo x > /opt/backend.ai/t) 2>/dev/null || echo read-only; "
+    'while read iface rest; do echo "net $iface"; done < /proc/net/dev'
+)
 
 
 @pytest.fixture
@@ -28,7 +29,9 @@ def volume(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("root,arch", [(GLIBC, "x86_64"), (MUSL_ARM64, "aarch64")], ids=["glibc-x86_64", "musl-aarch64"])
+@pytest.mark.parametrize(
+    "root,arch", [(GLIBC, "x86_64"), (MUSL_ARM64, "aarch64")], ids=["glibc-x86_64", "musl-aarch64"]
+)
 def test_what_the_command_sees(root, arch, volume):
     proc = image.run(root, volume, ["/bin/sh", "-c", PROBE], arch=arch, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -41,8 +44,13 @@ def test_what_the_command_sees(root, arch, volume):
 
 
 def test_forked_arm64_programs_run_under_qemu(volume):
-    proc = image.run(MUSL_ARM64, volume, ["/bin/sh", "-c", "uname -m; /bin/busybox sh -c 'uname -m'"],
-                     arch="aarch64", timeout=120)
+    proc = image.run(
+        MUSL_ARM64,
+        volume,
+        ["/bin/sh", "-c", "uname -m; /bin/busybox sh -c 'uname -m'"],
+        arch="aarch64",
+        timeout=120,
+    )
     assert (proc.returncode, proc.stdout) == (0, "aarch64\naarch64\n"), proc.stderr
 
 

@@ -8,16 +8,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support.elf import read_elf
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"])
-BIN = {name: RUNFILES / os.environ[name.upper()] for name in
-       ("hello_linux_x86_64_musl", "hello_linux_aarch64_musl", "hello_linux_x86_64_gnu_2_17")}
+BIN = {
+    name: RUNFILES / os.environ[name.upper()]
+    for name in (
+        "hello_linux_x86_64_musl",
+        "hello_linux_aarch64_musl",
+        "hello_linux_x86_64_gnu_2_17",
+    )
+}
 
 
-@pytest.mark.parametrize("name,machine", [("hello_linux_x86_64_musl", "x86_64"),
-                                          ("hello_linux_aarch64_musl", "aarch64")])
+@pytest.mark.parametrize(
+    "name,machine", [("hello_linux_x86_64_musl", "x86_64"), ("hello_linux_aarch64_musl", "aarch64")]
+)
 def test_musl_binaries_are_static_for_their_machine(name, machine):
     info = read_elf(BIN[name])
     assert info.machine == machine
@@ -25,13 +31,19 @@ def test_musl_binaries_are_static_for_their_machine(name, machine):
 
 
 def test_x86_64_runs_natively():
-    out = subprocess.run([BIN["hello_linux_x86_64_musl"]], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [BIN["hello_linux_x86_64_musl"]], capture_output=True, text=True, check=True
+    )
     assert out.stdout == "hello from x86_64\n"
 
 
 def test_aarch64_runs_under_qemu_user():
-    out = subprocess.run(["qemu-aarch64", BIN["hello_linux_aarch64_musl"]], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        ["qemu-aarch64", BIN["hello_linux_aarch64_musl"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout == "hello from aarch64\n"
 
 
@@ -39,7 +51,9 @@ def test_gnu_2_17_needs_no_newer_glibc_and_runs():
     info = read_elf(BIN["hello_linux_x86_64_gnu_2_17"])
     assert info.interpreter == "/lib64/ld-linux-x86-64.so.2" and "libc.so.6" in info.needed
     assert (2, 2) <= info.max_glibc() <= (2, 17)
-    out = subprocess.run([BIN["hello_linux_x86_64_gnu_2_17"]], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [BIN["hello_linux_x86_64_gnu_2_17"]], capture_output=True, text=True, check=True
+    )
     assert out.stdout == "hello from x86_64\n"
 
 

@@ -41,8 +41,10 @@ ARCHES = {
 def runfile(var: str) -> Path:
     """The runfile whose rlocationpath is in environment variable `var`."""
     if var not in os.environ:
-        raise RuntimeError(f"${var} is not set: run this test with `tools/bazel test //tests/ttyd/...`, "
-                           f"whose BUILD file sets it to the binary's $(rlocationpath)")
+        raise RuntimeError(
+            f"${var} is not set: run this test with `tools/bazel test //tests/ttyd/...`, "
+            f"whose BUILD file sets it to the binary's $(rlocationpath)"
+        )
     path = Path(os.environ["TEST_SRCDIR"]) / os.environ[var]
     if not path.is_file():
         raise RuntimeError(f"${var} names {path}, which does not exist")
@@ -58,11 +60,21 @@ def emulator_prefix(emulator: str | None) -> list[str]:
         raise RuntimeError(
             f"{emulator} is not installed in the test's root: it comes from Debian's qemu-user, "
             f"listed in tools/bazel_wrapper/sid_root.json. If that list changed while a Bazel "
-            f"server was running, run `tools/bazel shutdown` so the next call uses the new root.")
+            f"server was running, run `tools/bazel shutdown` so the next call uses the new root."
+        )
     return [found]
 
 
 def ttyd_argv(arch: Arch, *options: str, command: tuple[str, ...] = ("/bin/sh",)) -> list[str]:
     """Run ttyd for `arch` on 127.0.0.1, a kernel-chosen port, input allowed (-W)."""
-    return [*emulator_prefix(arch.emulator), str(runfile(arch.env)),
-            "--port", "0", "--interface", "127.0.0.1", "--writable", *options, *command]
+    return [
+        *emulator_prefix(arch.emulator),
+        str(runfile(arch.env)),
+        "--port",
+        "0",
+        "--interface",
+        "127.0.0.1",
+        "--writable",
+        *options,
+        *command,
+    ]

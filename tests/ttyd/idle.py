@@ -73,7 +73,9 @@ def watch(ws: WebSocketClient, duration: float) -> IdleResult:
     return IdleResult(pings, closed.time - ws.opened_at, closed.how, other)
 
 
-def watch_pair(connect: Callable[[bool], WebSocketClient], duration: float) -> tuple[IdleResult, IdleResult]:
+def watch_pair(
+    connect: Callable[[bool], WebSocketClient], duration: float
+) -> tuple[IdleResult, IdleResult]:
     """Watch two connections at once: one that never answers PINGs, one that does.
 
     `connect(auto_pong)` opens a connection (and may send a greeting). Returns

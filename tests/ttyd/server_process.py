@@ -65,12 +65,16 @@ class ServerProcess:
                         return match
                 seen = len(self._lines)
                 if self.proc.poll() is not None and not self._reader.is_alive():
-                    raise RuntimeError(f"server exited ({self.proc.returncode}) before logging "
-                                       f"{regex.pattern!r}:\n{self._joined()}")
+                    raise RuntimeError(
+                        f"server exited ({self.proc.returncode}) before logging "
+                        f"{regex.pattern!r}:\n{self._joined()}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RuntimeError(f"server did not log {regex.pattern!r} within {timeout} s:\n"
-                                       f"{self._joined()}")
+                    raise RuntimeError(
+                        f"server did not log {regex.pattern!r} within {timeout} s:\n"
+                        f"{self._joined()}"
+                    )
                 self._cond.wait(min(left, 0.2))
 
     def _joined(self) -> str:
@@ -99,8 +103,13 @@ def run_server(argv: list[str], *, startup_timeout: float = 30.0) -> Iterator[Se
 
     The server gets its own process group, killed on the way out whatever happens.
     """
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     server = ServerProcess(proc)
     try:
         server.port = int(server.wait_for_log(LISTENING, startup_timeout).group(1))

@@ -23,7 +23,9 @@ LATE = 2.5
 
 
 def connect(port: int, auto_pong: bool) -> WebSocketClient:
-    return WebSocketClient.connect("127.0.0.1", port, "/", subprotocols=("echo",), auto_pong=auto_pong)
+    return WebSocketClient.connect(
+        "127.0.0.1", port, "/", subprotocols=("echo",), auto_pong=auto_pong
+    )
 
 
 def test_echo_server_echoes():
@@ -39,16 +41,20 @@ def test_echo_server_echoes():
 
 def test_default_retry_policy_is_20_30(capsys):
     with run_server([str(built.runfile("LWS_ECHO_SERVER"))]) as server:
-        silent, answering = idle.watch_pair(lambda auto_pong: connect(server.port, auto_pong),
-                                            PATCHED_HANGUP + LATE + 1)
+        silent, answering = idle.watch_pair(
+            lambda auto_pong: connect(server.port, auto_pong), PATCHED_HANGUP + LATE + 1
+        )
         log = server.log
     with capsys.disabled():
-        print(f"\n[lws_echo_server, no retry policy] silent client: {silent.describe()}"
-              f"\n[lws_echo_server, no retry policy] answering client: {answering.describe()}")
+        print(
+            f"\n[lws_echo_server, no retry policy] silent client: {silent.describe()}"
+            f"\n[lws_echo_server, no retry policy] answering client: {answering.describe()}"
+        )
     detail = f"silent: {silent.describe()}; answering: {answering.describe()}\nserver log:\n{log}"
     assert silent.first_ping is not None, (
         f"no PING within {PATCHED_HANGUP + LATE + 1} s: the library has upstream's 300 s default, "
-        f"is ping_hangup.patch applied? {detail}")
+        f"is ping_hangup.patch applied? {detail}"
+    )
     assert PATCHED_PING - EARLY <= silent.first_ping <= PATCHED_PING + LATE, detail
     assert silent.hangup is not None, f"not disconnected: {detail}"
     assert PATCHED_HANGUP - EARLY <= silent.hangup <= PATCHED_HANGUP + LATE, detail

@@ -9,11 +9,10 @@ import re
 import subprocess
 import urllib.request
 
-import pytest
-
 import built
-from support import elf
+import pytest
 from server_process import run_server
+from support import elf
 from ttyd_client import TtydSession
 
 ARCH_NAMES = sorted(built.ARCHES)
@@ -26,7 +25,9 @@ def arch(request) -> built.Arch:
 
 def test_static_elf_of_the_right_machine(arch):
     info = elf.read_elf(built.runfile(arch.env))
-    assert info.machine == arch.machine, f"e_machine {info.machine}, want {arch.machine} ({arch.name})"
+    assert info.machine == arch.machine, (
+        f"e_machine {info.machine}, want {arch.machine} ({arch.name})"
+    )
     assert info.interpreter is None, f"dynamically linked: PT_INTERP {info.interpreter}"
     assert info.needed == [], f"needs shared libraries: {info.needed}"
 
@@ -46,7 +47,9 @@ def test_version_is_1_7_7(arch):
 def test_reports_libwebsockets_4_3_5(arch, capsys):
     """ttyd has no flag that prints the lws version; it logs it at startup and sends it as Server."""
     with run_server(built.ttyd_argv(arch)) as server:
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/token", timeout=30) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{server.port}/token", timeout=30
+        ) as response:
             header = response.headers["Server"]
             token = response.read()
         log = server.log
@@ -58,8 +61,10 @@ def test_reports_libwebsockets_4_3_5(arch, capsys):
     ttyd_version, lws_header_version = ttyd_line.groups()
     lws_library_version = lws_line.group(1)
     with capsys.disabled():
-        print(f"\n[{arch.name}] startup log: ttyd {ttyd_version}, libwebsockets {lws_header_version} "
-              f"(library says {lws_library_version}); Server: {header}")
+        print(
+            f"\n[{arch.name}] startup log: ttyd {ttyd_version}, libwebsockets {lws_header_version} "
+            f"(library says {lws_library_version}); Server: {header}"
+        )
     version = re.compile(r"4\.3\.5(-\S+)?")
     assert re.fullmatch(r"1\.7\.7(-[0-9a-f]+)?", ttyd_version)
     assert version.fullmatch(lws_header_version) and version.fullmatch(lws_library_version)
@@ -74,7 +79,9 @@ def test_serves_a_shell_over_websocket(arch):
             # The terminal echoes what was typed ("... echo hello"); the command's
             # own output is a "hello" not preceded by "echo ".
             session.read_until(r"(?<!echo )hello\r\n", timeout=30)
-            assert session.title is not None and session.title.startswith("/bin/sh ("), session.title
+            assert session.title is not None and session.title.startswith("/bin/sh ("), (
+                session.title
+            )
             assert session.preferences == {}
         # ttyd logs the child asynchronously: wait for the line rather than race it.
         server.wait_for_log("started process", timeout=10)

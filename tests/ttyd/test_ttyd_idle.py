@@ -11,10 +11,9 @@ missing PONGs, not a fixed lifetime).
 
 from __future__ import annotations
 
-import pytest
-
 import built
 import idle
+import pytest
 from server_process import run_server
 from ttyd_client import TtydSession
 
@@ -34,13 +33,15 @@ CASES = [
 def assert_near(what: str, measured: float | None, expected: float, detail: str) -> None:
     assert measured is not None, f"no {what}; {detail}"
     assert expected - EARLY <= measured <= expected + LATE, (
-        f"{what} at {measured:.2f} s, expected {expected} s (-{EARLY}/+{LATE}); {detail}")
+        f"{what} at {measured:.2f} s, expected {expected} s (-{EARLY}/+{LATE}); {detail}"
+    )
 
 
 @pytest.mark.parametrize("arch_name,options,ping,hangup", CASES)
 def test_idle_ping_and_hangup(arch_name, options, ping, hangup, capsys):
     arch = built.ARCHES[arch_name]
     with run_server(built.ttyd_argv(arch, *options)) as server:
+
         def connect(auto_pong: bool):
             # A real client's opening: JSON_DATA spawns the shell, which prints a
             # prompt; then nothing more is sent.
@@ -50,8 +51,10 @@ def test_idle_ping_and_hangup(arch_name, options, ping, hangup, capsys):
         log = server.log
     options_text = " ".join(options) or "default options"
     with capsys.disabled():
-        print(f"\n[ttyd {arch_name}, {options_text}] silent client: {silent.describe()}"
-              f"\n[ttyd {arch_name}, {options_text}] answering client: {answering.describe()}")
+        print(
+            f"\n[ttyd {arch_name}, {options_text}] silent client: {silent.describe()}"
+            f"\n[ttyd {arch_name}, {options_text}] answering client: {answering.describe()}"
+        )
     detail = f"silent: {silent.describe()}; answering: {answering.describe()}\nttyd log:\n{log}"
     assert_near("first PING", silent.first_ping, ping, detail)
     assert len(silent.pings) == 1, f"pinged again without a PONG; {detail}"

@@ -14,13 +14,14 @@ import threading
 from collections.abc import Callable
 
 import pytest
-
 import ttyd_client
 import ws_client
 from ws_client import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT
 
 
-def server_frame(opcode: int, payload: bytes = b"", *, fin: bool = True, masked: bool = False) -> bytes:
+def server_frame(
+    opcode: int, payload: bytes = b"", *, fin: bool = True, masked: bool = False
+) -> bytes:
     """A frame as a server sends it (unmasked unless asked)."""
     if masked:
         return ws_client.encode_frame(opcode, payload, fin=fin)
@@ -37,6 +38,7 @@ def server_frame(opcode: int, payload: bytes = b"", *, fin: bool = True, masked:
 
 def read_client_frame(conn: socket.socket) -> tuple[int, bool, bytes]:
     """Read one (masked) client frame: (opcode, fin, unmasked payload)."""
+
     def exact(n: int) -> bytes:
         data = b""
         while len(data) < n:
@@ -61,9 +63,14 @@ def read_client_frame(conn: socket.socket) -> tuple[int, bool, bytes]:
 class FakeServer:
     """A one-connection server on 127.0.0.1 running `script(conn, request)` in a thread."""
 
-    def __init__(self, script: Callable[[socket.socket, dict[str, str]], None], *,
-                 status: str = "101 Switching Protocols", accept: str | None = None,
-                 protocol: str | None = None) -> None:
+    def __init__(
+        self,
+        script: Callable[[socket.socket, dict[str, str]], None],
+        *,
+        status: str = "101 Switching Protocols",
+        accept: str | None = None,
+        protocol: str | None = None,
+    ) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.script, self.status, self.accept, self.protocol = script, status, accept, protocol
@@ -81,11 +88,19 @@ class FakeServer:
                     data += conn.recv(4096)
                 request_line, *lines = data.split(b"\r\n\r\n")[0].decode().split("\r\n")
                 self.request = {"request-line": request_line}
-                self.request.update({k.strip().lower(): v.strip() for k, _, v in
-                                     (line.partition(":") for line in lines)})
+                self.request.update(
+                    {
+                        k.strip().lower(): v.strip()
+                        for k, _, v in (line.partition(":") for line in lines)
+                    }
+                )
                 accept = self.accept or ws_client.accept_key(self.request["sec-websocket-key"])
-                head = [f"HTTP/1.1 {self.status}", "Upgrade: websocket", "Connection: Upgrade",
-                        f"Sec-WebSocket-Accept: {accept}"]
+                head = [
+                    f"HTTP/1.1 {self.status}",
+                    "Upgrade: websocket",
+                    "Connection: Upgrade",
+                    f"Sec-WebSocket-Accept: {accept}",
+                ]
                 if self.protocol:
                     head.append(f"Sec-WebSocket-Protocol: {self.protocol}")
                 conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
@@ -115,17 +130,20 @@ def test_encode_frame_lengths_and_masking(size, header_len):
     assert frame[0] == 0x80 | OP_BINARY
     assert frame[1] & 0x80
     assert len(frame) == header_len + 4 + size
-    key = frame[header_len:header_len + 4]
+    key = frame[header_len : header_len + 4]
     assert key == b"\x01\x02\x03\x04"
-    assert bytes(b ^ key[i % 4] for i, b in enumerate(frame[header_len + 4:])) == payload
+    assert bytes(b ^ key[i % 4] for i, b in enumerate(frame[header_len + 4 :])) == payload
 
 
 def test_handshake_sends_subprotocol_and_reads_frames_with_times():
     def script(conn, request):
         conn.sendall(server_frame(OP_PING, b"p1"))
         assert read_client_frame(conn) == (OP_PONG, True, b"p1")
-        conn.sendall(server_frame(OP_TEXT, b"hel", fin=False) + server_frame(OP_PING, b"p2")
-                     + server_frame(OP_CONTINUATION, b"lo"))
+        conn.sendall(
+            server_frame(OP_TEXT, b"hel", fin=False)
+            + server_frame(OP_PING, b"p2")
+            + server_frame(OP_CONTINUATION, b"lo")
+        )
         assert read_client_frame(conn) == (OP_PONG, True, b"p2")
         conn.sendall(server_frame(OP_BINARY, b"\x00" * 70000))
         assert read_client_frame(conn) == (OP_TEXT, True, b"bye")
@@ -133,7 +151,9 @@ def test_handshake_sends_subprotocol_and_reads_frames_with_times():
         assert read_client_frame(conn) == (OP_CLOSE, True, struct.pack("!H", 1001))
 
     server = FakeServer(script, protocol="tty")
-    with ws_client.WebSocketClient.connect("127.0.0.1", server.port, "/ws", subprotocols=("tty", "x")) as ws:
+    with ws_client.WebSocketClient.connect(
+        "127.0.0.1", server.port, "/ws", subprotocols=("tty", "x")
+    ) as ws:
         assert ws.subprotocol == "tty"
         assert ws.recv_frame(5).opcode == OP_PING
         message = ws.recv_message(5)
@@ -181,12 +201,15 @@ def test_recv_frame_times_out_without_data():
     server.join()
 
 
-@pytest.mark.parametrize("kwargs,offered,match", [
-    ({"status": "403 Forbidden"}, (), "refused the upgrade"),
-    ({"accept": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, (), "Sec-WebSocket-Accept"),
-    ({"protocol": "other"}, ("tty",), "subprotocol"),
-    ({}, ("tty",), "subprotocol"),
-])
+@pytest.mark.parametrize(
+    "kwargs,offered,match",
+    [
+        ({"status": "403 Forbidden"}, (), "refused the upgrade"),
+        ({"accept": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, (), "Sec-WebSocket-Accept"),
+        ({"protocol": "other"}, ("tty",), "subprotocol"),
+        ({}, ("tty",), "subprotocol"),
+    ],
+)
 def test_bad_handshakes_are_refused(kwargs, offered, match):
     server = FakeServer(lambda conn, request: None, **kwargs)
     with pytest.raises(ws_client.WebSocketError, match=match):
@@ -194,10 +217,13 @@ def test_bad_handshakes_are_refused(kwargs, offered, match):
     server.join()
 
 
-@pytest.mark.parametrize("frame,match", [
-    (server_frame(OP_TEXT, b"x", masked=True), "masked"),
-    (bytes([0x80 | 0x40 | OP_TEXT, 1]) + b"x", "RSV"),
-])
+@pytest.mark.parametrize(
+    "frame,match",
+    [
+        (server_frame(OP_TEXT, b"x", masked=True), "masked"),
+        (bytes([0x80 | 0x40 | OP_TEXT, 1]) + b"x", "RSV"),
+    ],
+)
 def test_protocol_violations_are_errors(frame, match):
     server = FakeServer(lambda conn, request: conn.sendall(frame))
     with ws_client.WebSocketClient.connect("127.0.0.1", server.port) as ws:
@@ -211,12 +237,15 @@ def test_ttyd_session_speaks_ttyd_protocol():
         opcode, _, payload = read_client_frame(conn)
         assert opcode == OP_TEXT
         assert json.loads(payload) == {"AuthToken": "", "columns": 100, "rows": 30}
-        conn.sendall(server_frame(OP_BINARY, b"1/bin/sh (host)")
-                     + server_frame(OP_BINARY, b'2{"fontSize": 12}')
-                     + server_frame(OP_BINARY, b"0$ "))
+        conn.sendall(
+            server_frame(OP_BINARY, b"1/bin/sh (host)")
+            + server_frame(OP_BINARY, b'2{"fontSize": 12}')
+            + server_frame(OP_BINARY, b"0$ ")
+        )
         assert read_client_frame(conn) == (OP_BINARY, True, b"0echo hello\r")
-        conn.sendall(server_frame(OP_BINARY, b"0echo hello\r\n")
-                     + server_frame(OP_BINARY, b"0hello\r\n$ "))
+        conn.sendall(
+            server_frame(OP_BINARY, b"0echo hello\r\n") + server_frame(OP_BINARY, b"0hello\r\n$ ")
+        )
         assert read_client_frame(conn) == (OP_BINARY, True, b'1{"columns": 90, "rows": 20}')
 
     server = FakeServer(script, protocol="tty")

@@ -56,11 +56,21 @@ class TtydSession:
         self.preferences: dict | None = None
 
     @classmethod
-    def open(cls, host: str, port: int, *, columns: int = 80, rows: int = 24, auth_token: str = "",
-             auto_pong: bool = True, timeout: float = 10.0) -> "TtydSession":
+    def open(
+        cls,
+        host: str,
+        port: int,
+        *,
+        columns: int = 80,
+        rows: int = 24,
+        auth_token: str = "",
+        auto_pong: bool = True,
+        timeout: float = 10.0,
+    ) -> "TtydSession":
         """Connect to ttyd and start the terminal (ttyd spawns its command now)."""
-        ws = WebSocketClient.connect(host, port, WS_PATH, subprotocols=(SUBPROTOCOL,),
-                                     auto_pong=auto_pong, timeout=timeout)
+        ws = WebSocketClient.connect(
+            host, port, WS_PATH, subprotocols=(SUBPROTOCOL,), auto_pong=auto_pong, timeout=timeout
+        )
         session = cls(ws)
         ws.send_text(json.dumps({"AuthToken": auth_token, "columns": columns, "rows": rows}))
         return session
@@ -77,7 +87,9 @@ class TtydSession:
 
     def resize(self, columns: int, rows: int) -> None:
         """Tell ttyd the terminal's new size."""
-        self.ws.send_binary(RESIZE_TERMINAL + json.dumps({"columns": columns, "rows": rows}).encode())
+        self.ws.send_binary(
+            RESIZE_TERMINAL + json.dumps({"columns": columns, "rows": rows}).encode()
+        )
 
     def pump(self, timeout: float) -> bool:
         """Handle the next server message within `timeout` s; False if none came."""
@@ -114,8 +126,12 @@ class TtydSession:
             left = deadline - time.monotonic()
             try:
                 if left <= 0 or not self.pump(left):
-                    raise TimeoutError(f"{regex.pattern!r} not seen within {timeout} s; "
-                                       f"output so far: {bytes(self.output)!r}")
+                    raise TimeoutError(
+                        f"{regex.pattern!r} not seen within {timeout} s; "
+                        f"output so far: {bytes(self.output)!r}"
+                    )
             except ConnectionClosed as closed:
-                raise ConnectionClosed(f"ttyd closed ({closed}) before {regex.pattern!r}; "
-                                       f"output so far: {bytes(self.output)!r}") from None
+                raise ConnectionClosed(
+                    f"ttyd closed ({closed}) before {regex.pattern!r}; "
+                    f"output so far: {bytes(self.output)!r}"
+                ) from None

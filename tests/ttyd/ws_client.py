@@ -91,7 +91,9 @@ class Closed:
     reason: str = ""
 
 
-def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask_key: bytes | None = None) -> bytes:
+def encode_frame(
+    opcode: int, payload: bytes, *, fin: bool = True, mask_key: bytes | None = None
+) -> bytes:
     """A client frame: clients must mask every frame (RFC 6455 section 5.3)."""
     mask_key = os.urandom(4) if mask_key is None else mask_key
     if len(mask_key) != 4:
@@ -138,9 +140,17 @@ class WebSocketClient:
         self._close_sent = False
 
     @classmethod
-    def connect(cls, host: str, port: int, path: str = "/", *, subprotocols: tuple[str, ...] = (),
-                auto_pong: bool = True, timeout: float = 10.0,
-                headers: dict[str, str] | None = None) -> "WebSocketClient":
+    def connect(
+        cls,
+        host: str,
+        port: int,
+        path: str = "/",
+        *,
+        subprotocols: tuple[str, ...] = (),
+        auto_pong: bool = True,
+        timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
+    ) -> "WebSocketClient":
         """Open a TCP connection and perform the opening handshake.
 
         Args:
@@ -166,8 +176,15 @@ class WebSocketClient:
             raise
         return client
 
-    def _handshake(self, host: str, port: int, path: str, subprotocols: tuple[str, ...],
-                   headers: dict[str, str], timeout: float) -> None:
+    def _handshake(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        subprotocols: tuple[str, ...],
+        headers: dict[str, str],
+        timeout: float,
+    ) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             f"GET {path} HTTP/1.1",
@@ -185,7 +202,9 @@ class WebSocketClient:
         deadline = time.monotonic() + timeout
         while b"\r\n\r\n" not in self._buf:
             if not self._fill(deadline):
-                raise WebSocketError(f"no complete handshake response within {timeout} s; got {bytes(self._buf)!r}")
+                raise WebSocketError(
+                    f"no complete handshake response within {timeout} s; got {bytes(self._buf)!r}"
+                )
         self.opened_at = time.monotonic()
         head, _, rest = bytes(self._buf).partition(b"\r\n\r\n")
         self._buf = bytearray(rest)
@@ -200,7 +219,9 @@ class WebSocketClient:
             raise WebSocketError(f"bad Sec-WebSocket-Accept in {self.response_headers}")
         self.subprotocol = self.response_headers.get("sec-websocket-protocol")
         if subprotocols and self.subprotocol not in subprotocols:
-            raise WebSocketError(f"server chose subprotocol {self.subprotocol!r}, offered {subprotocols}")
+            raise WebSocketError(
+                f"server chose subprotocol {self.subprotocol!r}, offered {subprotocols}"
+            )
 
     def __enter__(self) -> "WebSocketClient":
         return self
@@ -287,9 +308,13 @@ class WebSocketClient:
             n, pos = struct.unpack_from("!Q", buf, 2)[0], 10
         if len(buf) < pos + n:
             return None
-        frame = Frame(opcode=b0 & 0x0F, payload=bytes(buf[pos:pos + n]), fin=bool(b0 & 0x80),
-                      time=time.monotonic())
-        del buf[:pos + n]
+        frame = Frame(
+            opcode=b0 & 0x0F,
+            payload=bytes(buf[pos : pos + n]),
+            fin=bool(b0 & 0x80),
+            time=time.monotonic(),
+        )
+        del buf[: pos + n]
         return frame
 
     def recv_frame(self, timeout: float | None = None) -> Frame:
@@ -316,8 +341,12 @@ class WebSocketClient:
             self.send_frame(OP_PONG, frame.payload)
         elif frame.opcode == OP_CLOSE and self.closed is None:
             code = struct.unpack("!H", frame.payload[:2])[0] if len(frame.payload) >= 2 else None
-            self.closed = Closed(time=frame.time, how="close frame", code=code,
-                                 reason=frame.payload[2:].decode("utf-8", "replace"))
+            self.closed = Closed(
+                time=frame.time,
+                how="close frame",
+                code=code,
+                reason=frame.payload[2:].decode("utf-8", "replace"),
+            )
             try:  # Echo the close, as RFC 6455 section 5.5.1 asks.
                 self.send_close(code if code is not None else 1000)
             except OSError:
@@ -343,8 +372,12 @@ class WebSocketClient:
                 raise WebSocketError(f"{frame.name} frame inside a fragmented message")
             parts.append(frame)
             if frame.fin:
-                return Frame(opcode=parts[0].opcode, payload=b"".join(p.payload for p in parts),
-                             fin=True, time=frame.time)
+                return Frame(
+                    opcode=parts[0].opcode,
+                    payload=b"".join(p.payload for p in parts),
+                    fin=True,
+                    time=frame.time,
+                )
 
     def wait_closed(self, timeout: float) -> Closed:
         """Read (and record) frames until the connection ends; return how it ended.

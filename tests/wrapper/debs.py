@@ -20,8 +20,12 @@ from pathlib import Path
 from bazel_wrapper import sid_lock, sid_root
 
 # A small spec: one pinned package (checked after install) and one unpinned.
-SPEC = {"suite": "sid", "variant": "apt", "pinned": {"bazel-bootstrap": "7.7.1+ds-8+b1"},
-        "unpinned": ["mount"]}
+SPEC = {
+    "suite": "sid",
+    "variant": "apt",
+    "pinned": {"bazel-bootstrap": "7.7.1+ds-8+b1"},
+    "unpinned": ["mount"],
+}
 PACKAGES = [("bazel-bootstrap", "7.7.1+ds-8+b1"), ("libc6", "2.42-1"), ("mount", "2.41.2-4")]
 
 
@@ -45,11 +49,17 @@ def _ar(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def make_deb(package: str, version: str, arch: str) -> bytes:
-    control = (f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\n"
-               f"Maintainer: Test <test@example.org>\nDescription: test package {package}\n")
-    return _ar([("debian-binary", b"2.0\n"),
-                ("control.tar.xz", tar_bytes({"./control": control.encode()})),
-                ("data.tar.xz", tar_bytes({f"./usr/share/doc/{package}/copyright": b"test\n"}))])
+    control = (
+        f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\n"
+        f"Maintainer: Test <test@example.org>\nDescription: test package {package}\n"
+    )
+    return _ar(
+        [
+            ("debian-binary", b"2.0\n"),
+            ("control.tar.xz", tar_bytes({"./control": control.encode()})),
+            ("data.tar.xz", tar_bytes({f"./usr/share/doc/{package}/copyright": b"test\n"})),
+        ]
+    )
 
 
 def make_set(tmp: Path) -> dict:
@@ -65,9 +75,16 @@ def make_set(tmp: Path) -> dict:
         rel = f"pool/main/{name[0]}/{name}/{name}_{version}_{arch}.deb"
         (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
         (mirror / rel).write_bytes(data)
-        entries.append({"package": name, "version": version, "architecture": arch,
-                        "filename": rel, "size": len(data),
-                        "sha256": hashlib.sha256(data).hexdigest()})
+        entries.append(
+            {
+                "package": name,
+                "version": version,
+                "architecture": arch,
+                "filename": rel,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
     lock_path = tmp / "sid_root.lock.json"
     lock_path.write_text(json.dumps({"spec_key": spec.key(), "architectures": {arch: entries}}))
     return {"spec": spec_path, "lock": lock_path, "mirror": mirror, "entries": entries}

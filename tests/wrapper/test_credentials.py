@@ -20,28 +20,48 @@ SECRET_URL = "https://alice:s3cr%40t@index.invalid:8443/simple/"
 def fake_bazel(tmp_path: Path) -> Path:
     """A Bazel >= 7.7 that prints its argv and the credentials file it was given."""
     exe = tmp_path / "bazel"
-    exe.write_text(textwrap.dedent("""\
+    exe.write_text(
+        textwrap.dedent("""\
         #!/bin/sh
         if [ "$1" = "--version" ]; then echo "bazel 7.7.1"; exit 0; fi
         for a in "$@"; do echo "ARG $a"; done
         echo "ENV $KRUNNER_CREDENTIALS_FILE"
-        """))
+        """)
+    )
     exe.chmod(0o755)
     return exe
 
 
-def run_wrapper(tmp_path: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def run_wrapper(
+    tmp_path: Path, env_extra: dict[str, str], *args: str
+) -> subprocess.CompletedProcess:
     cache = tmp_path / "cache"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-           "KRUNNER_CACHE": str(cache), "KRUNNER_OFFLINE": "0", "BAZEL_REAL": str(fake_bazel(tmp_path)),
-           "KRUNNER_DEBIAN_MIRROR": "http://debian.invalid/debian", **env_extra}
-    return subprocess.run([sys.executable, str(TOOLS_BAZEL), *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "KRUNNER_CACHE": str(cache),
+        "KRUNNER_OFFLINE": "0",
+        "BAZEL_REAL": str(fake_bazel(tmp_path)),
+        "KRUNNER_DEBIAN_MIRROR": "http://debian.invalid/debian",
+        **env_extra,
+    }
+    return subprocess.run(
+        [sys.executable, str(TOOLS_BAZEL), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def helper(creds_file: str, uri: str) -> dict:
-    proc = subprocess.run([sys.executable, str(credentials.HELPER), "get"], input=json.dumps({"uri": uri}),
-                          env={"KRUNNER_CREDENTIALS_FILE": creds_file}, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(credentials.HELPER), "get"],
+        input=json.dumps({"uri": uri}),
+        env={"KRUNNER_CREDENTIALS_FILE": creds_file},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -57,7 +77,9 @@ def test_index_credentials_stay_off_the_command_line(tmp_path):
     creds_file = next(l[4:] for l in proc.stdout.splitlines() if l.startswith("ENV "))
     assert stat.S_IMODE(os.stat(creds_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(Path(creds_file).parent).st_mode) == 0o700
-    header = helper(creds_file, "https://index.invalid:8443/simple/pytest/")["headers"]["Authorization"]
+    header = helper(creds_file, "https://index.invalid:8443/simple/pytest/")["headers"][
+        "Authorization"
+    ]
     assert header == ["Basic " + base64.b64encode(b"alice:s3cr@t").decode()]
     assert helper(creds_file, "https://elsewhere.invalid/x.whl") == {"headers": {}}
     plain = run_wrapper(tmp_path, {"PIP_INDEX_URL": "https://index.invalid/simple"}, "build", "//x")
@@ -70,7 +92,9 @@ def test_credentials_from_pip_conf_are_handled_the_same_way(tmp_path):
     proc = run_wrapper(tmp_path, {"PIP_CONFIG_FILE": str(conf)}, "fetch", "//x")
     assert proc.returncode == 0, proc.stderr
     argv = [l[4:] for l in proc.stdout.splitlines() if l.startswith("ARG ")]
-    assert not [a for a in argv if "s3cr" in a] and "--credential_helper=index.invalid=" in proc.stdout
+    assert (
+        not [a for a in argv if "s3cr" in a] and "--credential_helper=index.invalid=" in proc.stdout
+    )
 
 
 def test_redact_hides_the_token_but_keeps_the_host():

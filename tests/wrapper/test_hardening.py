@@ -12,9 +12,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from bazel_wrapper import credentials, forward, main as wrapper, manifest, namespace, remote_cache
-from bazel_wrapper import sid_root, system_rc, trust
+from bazel_wrapper import (
+    credentials,
+    forward,
+    manifest,
+    namespace,
+    remote_cache,
+    sid_root,
+    system_rc,
+    trust,
+)
+from bazel_wrapper import main as wrapper
 from bazel_wrapper.errors import WrapperError
 
 OTHER_UID = 12345  # an unprivileged user that is not the caller
@@ -78,11 +86,16 @@ def wrapper_run(tmp_path, monkeypatch):
 def test_1_7_no_secret_reaches_a_command_line(wrapper_run, capsys):
     """Finding 1 (KRUNNER_PASS_ENV, a proxy password) and 7 (a mirror's password)."""
     run, base = wrapper_run
-    done = run(base / "cache", "build", "//x",
-               KRUNNER_PASS_ENV="MY_TOKEN", MY_TOKEN="s3cr3t-pass-env",
-               https_proxy="http://me:pr0xy-pw@proxy.invalid:3128",
-               PIP_INDEX_URL="https://ci:ind3x-t0ken@index.invalid/simple",
-               KRUNNER_DEBIAN_MIRROR="http://deb:mirr0r-pw@debian.invalid/debian")
+    done = run(
+        base / "cache",
+        "build",
+        "//x",
+        KRUNNER_PASS_ENV="MY_TOKEN",
+        MY_TOKEN="s3cr3t-pass-env",
+        https_proxy="http://me:pr0xy-pw@proxy.invalid:3128",
+        PIP_INDEX_URL="https://ci:ind3x-t0ken@index.invalid/simple",
+        KRUNNER_DEBIAN_MIRROR="http://deb:mirr0r-pw@debian.invalid/debian",
+    )
     assert isinstance(done, Exec), capsys.readouterr().err
     leaked = [a for a in done.argv if any(s in a for s in SECRETS)]
     assert not leaked, f"secrets on the command line (readable in /proc/<pid>/cmdline): {leaked}"
@@ -91,8 +104,10 @@ def test_1_7_no_secret_reaches_a_command_line(wrapper_run, capsys):
     assert done.env["https_proxy"] == "http://me:pr0xy-pw@proxy.invalid:3128"
     assert "--repo_env=KRUNNER_DEBIAN_MIRROR=http://debian.invalid/debian" in done.argv
     stored = json.loads(Path(done.env["KRUNNER_CREDENTIALS_FILE"]).read_text())
-    assert {(c["host"], c["password"]) for c in stored} == {("index.invalid", "ind3x-t0ken"),
-                                                            ("debian.invalid", "mirr0r-pw")}
+    assert {(c["host"], c["password"]) for c in stored} == {
+        ("index.invalid", "ind3x-t0ken"),
+        ("debian.invalid", "mirr0r-pw"),
+    }
     assert not any(s in capsys.readouterr().err for s in SECRETS)
 
 
@@ -100,12 +115,29 @@ def test_1_the_enter_script_keeps_named_values_from_its_environment():
     """The script's last step keeps exactly the named variables, values from the environment."""
     probe = "import json, os; print(json.dumps(dict(os.environ)))"
     proc = subprocess.run(
-        ["bash", "-c", 'keep="$1"; shift;' + namespace._EXEC_TAIL, "t", "MY_TOKEN CI",
-         sys.executable, "-c", probe],
+        [
+            "bash",
+            "-c",
+            'keep="$1"; shift;' + namespace._EXEC_TAIL,
+            "t",
+            "MY_TOKEN CI",
+            sys.executable,
+            "-c",
+            probe,
+        ],
         env={"MY_TOKEN": "s3cr3t-pass-env", "CI": "true", "OTHER": "x", "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, check=True)
-    assert json.loads(proc.stdout) == {"MY_TOKEN": "s3cr3t-pass-env", "CI": "true", "HOME": "/root",
-                                       "LANG": "C.UTF-8", "USER": "root", "PATH": namespace.ROOT_PATH}
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(proc.stdout) == {
+        "MY_TOKEN": "s3cr3t-pass-env",
+        "CI": "true",
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "USER": "root",
+        "PATH": namespace.ROOT_PATH,
+    }
 
 
 def test_3_umask_002_first_and_second_call_pass_the_trust_checks(wrapper_run, capsys):
@@ -158,11 +190,14 @@ def test_2_a_group_writable_home_rc_is_not_mounted_but_a_private_one_is(tmp_path
     assert forward.Bind(rc, forward.HOME_RC_INSIDE, True) in binds
 
 
-@pytest.mark.parametrize("url", [
-    "ftp://u:SECRET-1@cache.invalid/x",           # refused scheme
-    "https://ci:SECRET-1/with-slash@cache.invalid/x",  # a raw `/` in the token
-    "grpc://ci:SECRET-1@cache.invalid:abc",       # and a bad port
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://u:SECRET-1@cache.invalid/x",  # refused scheme
+        "https://ci:SECRET-1/with-slash@cache.invalid/x",  # a raw `/` in the token
+        "grpc://ci:SECRET-1@cache.invalid:abc",  # and a bad port
+    ],
+)
 def test_6_remote_cache_urls_are_refused_without_echoing_them(url):
     """Finding 6: no secret in the error, none on Bazel's command line."""
     with pytest.raises(WrapperError) as err:
@@ -174,13 +209,17 @@ def test_6_remote_cache_port_must_be_a_number():
     with pytest.raises(WrapperError, match="port"):
         remote_cache.args("build", {"KRUNNER_REMOTE_CACHE": "grpc://cache.invalid:abc"})
     assert remote_cache.args("build", {"KRUNNER_REMOTE_CACHE": "grpc://127.0.0.1:8980"}) == [
-        "--remote_cache=grpc://127.0.0.1:8980"]
+        "--remote_cache=grpc://127.0.0.1:8980"
+    ]
 
 
-@pytest.mark.parametrize("url,problem", [
-    ("https://ci:tok/en-SECRET-2@index.invalid/simple", "%2F"),
-    ("https://ci:SECRET-2@index.invalid:abc/simple", "port"),
-])
+@pytest.mark.parametrize(
+    "url,problem",
+    [
+        ("https://ci:tok/en-SECRET-2@index.invalid/simple", "%2F"),
+        ("https://ci:SECRET-2@index.invalid:abc/simple", "port"),
+    ],
+)
 def test_6_index_urls_that_cannot_be_split_are_refused_without_the_secret(tmp_path, url, problem):
     child: dict[str, str] = {}
     try:
@@ -193,19 +232,29 @@ def test_6_index_urls_that_cannot_be_split_are_refused_without_the_secret(tmp_pa
     pytest.fail(f"accepted; Bazel would get {args}")
 
 
-@pytest.mark.parametrize("host,scoped", [
-    ("index.corp.example", True), ("localhost", False), ("devpi", False),
-    ("[::1]", False), ("127.0.0.1", False),
-])
+@pytest.mark.parametrize(
+    "host,scoped",
+    [
+        ("index.corp.example", True),
+        ("localhost", False),
+        ("devpi", False),
+        ("[::1]", False),
+        ("127.0.0.1", False),
+    ],
+)
 def test_8_credential_helper_scope_is_one_bazel_accepts(tmp_path, host, scoped):
     """Finding 8: Bazel refuses a scope without a dot or an IP address; go unscoped there."""
     child: dict[str, str] = {}
     args = credentials.index_args(f"http://u:pw@{host}:3141/simple", private_tmp(tmp_path), child)
     helper = [a for a in args if a.startswith("--credential_helper=")]
-    assert helper == [f"--credential_helper={host}={credentials.HELPER}" if scoped
-                      else f"--credential_helper={credentials.HELPER}"]
+    assert helper == [
+        f"--credential_helper={host}={credentials.HELPER}"
+        if scoped
+        else f"--credential_helper={credentials.HELPER}"
+    ]
     # The helper itself still answers that host only.
     from bazel_wrapper import credential_helper
+
     stored = json.loads(Path(child[credentials.ENV_VAR]).read_text())
     assert credential_helper.headers_for(f"http://{host}:3141/simple/x/", stored)
     assert credential_helper.headers_for("https://elsewhere.example/simple/x/", stored) == {}

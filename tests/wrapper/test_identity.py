@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bazel_wrapper import ca_trust, main as wrapper, manifest, sid_root
+from bazel_wrapper import ca_trust, manifest, sid_root
+from bazel_wrapper import main as wrapper
 
-STATUS = ("Package: bazel-bootstrap\nStatus: install ok installed\nVersion: 7.7.1+ds-8+b1\nArchitecture: amd64\n\n"
-          "Package: openjdk-25-jre-headless\nStatus: install ok installed\nVersion: {jdk}\nArchitecture: amd64\n\n"
-          "Package: removed\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\n")
+STATUS = (
+    "Package: bazel-bootstrap\nStatus: install ok installed\nVersion: 7.7.1+ds-8+b1\nArchitecture: amd64\n\n"
+    "Package: openjdk-25-jre-headless\nStatus: install ok installed\nVersion: {jdk}\nArchitecture: amd64\n\n"
+    "Package: removed\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\n"
+)
 
 
 def fake_root(path: Path, jdk: str = "25.0.5.0.3+1-1") -> Path:
@@ -23,7 +26,8 @@ def test_manifest_lists_installed_packages_with_version_and_arch(tmp_path):
     root = fake_root(tmp_path / "r")
     digest = manifest.record(root)
     assert (root / manifest.MANIFEST).read_text() == (
-        "bazel-bootstrap\t7.7.1+ds-8+b1\tamd64\nopenjdk-25-jre-headless\t25.0.5.0.3+1-1\tamd64\n")
+        "bazel-bootstrap\t7.7.1+ds-8+b1\tamd64\nopenjdk-25-jre-headless\t25.0.5.0.3+1-1\tamd64\n"
+    )
     assert manifest.digest(root) == (digest, 2)
 
 
@@ -42,7 +46,9 @@ def test_version_prints_the_manifest_digest(tmp_path):
 
 def test_the_digest_is_in_every_action_key_of_building_commands():
     assert wrapper.root_identity_args("build", "d1g") == [
-        "--action_env=KRUNNER_SID_ROOT=d1g", "--host_action_env=KRUNNER_SID_ROOT=d1g"]
+        "--action_env=KRUNNER_SID_ROOT=d1g",
+        "--host_action_env=KRUNNER_SID_ROOT=d1g",
+    ]
     assert wrapper.root_identity_args("test", "d1g")[0] == "--action_env=KRUNNER_SID_ROOT=d1g"
     assert wrapper.root_identity_args("query", "d1g") == []
 
@@ -65,5 +71,7 @@ def test_host_cas_are_refreshed_when_the_host_set_changes(tmp_path):
     (host / "new.crt").write_text("B")
     assert not ca_trust.is_current(root, host)
     ca_trust.refresh(root, lambda argv, what: runs.append(argv), source=host)
-    assert sorted(p.name for p in (root / "usr/local/share/ca-certificates").rglob("*.crt")) == ["new.crt"]
+    assert sorted(p.name for p in (root / "usr/local/share/ca-certificates").rglob("*.crt")) == [
+        "new.crt"
+    ]
     assert ca_trust.is_current(root, host) and len(runs) == 2

@@ -17,9 +17,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 import debs
+import pytest
 from bazel_wrapper import manifest, sid_lock, sid_root
 from bazel_wrapper.errors import WrapperError
 
@@ -106,23 +105,36 @@ def fake(tmp_path):
     tmp = tmp_path / "systmp"
     tmp.mkdir()
     pinned = debs.make_set(tmp_path)
-    env = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "FAKE_STATE": str(state),
-           "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp), "HOME": str(tmp_path),
-           "KRUNNER_DEBIAN_MIRROR": "http://127.0.0.1:9/debian",
-           sid_lock.DEBS_ENV: str(pinned["mirror"])}
+    env = {
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "FAKE_STATE": str(state),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "TMPDIR": str(tmp),
+        "HOME": str(tmp_path),
+        "KRUNNER_DEBIAN_MIRROR": "http://127.0.0.1:9/debian",
+        sid_lock.DEBS_ENV: str(pinned["mirror"]),
+    }
     return {"env": env, "state": state, "cache": cache, "systmp": tmp, **pinned}
 
 
 def provision(fake, mode: str, **kwargs):
     (fake["state"] / "mode").write_text(mode)
-    return subprocess.Popen([sys.executable, "-c", DRIVER, str(fake["cache"]), str(fake["spec"]),
-                             str(fake["lock"])], env=fake["env"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(fake["cache"]), str(fake["spec"]), str(fake["lock"])],
+        env=fake["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def lock_manifest_digest(fake) -> str:
-    return hashlib.sha256(manifest.render(
-        {e["package"]: (e["version"], e["architecture"]) for e in fake["entries"]}).encode()).hexdigest()
+    return hashlib.sha256(
+        manifest.render(
+            {e["package"]: (e["version"], e["architecture"]) for e in fake["entries"]}
+        ).encode()
+    ).hexdigest()
 
 
 def no_root_left(fake) -> bool:
@@ -144,7 +156,9 @@ def test_a_killed_first_call_takes_mmdebstrap_along_and_the_next_call_works(fake
     deadline = time.time() + 30
     while not pids_file.exists() and time.time() < deadline:
         time.sleep(0.05)
-    assert pids_file.exists(), first.stderr.read() if first.poll() is not None else "fake never started"
+    assert pids_file.exists(), (
+        first.stderr.read() if first.poll() is not None else "fake never started"
+    )
     pids = [int(p) for p in pids_file.read_text().split()]
     first.kill()  # kill -9: nothing in the wrapper can catch it
     first.wait()
@@ -226,16 +240,20 @@ def test_a_tampered_deb_is_refused_and_not_kept(fake):
 def test_an_index_a_year_old_is_accepted_because_nothing_in_it_is_read(fake):
     dists = fake["mirror"] / "dists/sid"
     dists.mkdir(parents=True)
-    (dists / "InRelease").write_text("Origin: Debian\nSuite: unstable\n"
-                                     "Date: Sat, 06 Dec 2025 08:00:00 UTC\n"
-                                     "Valid-Until: Sat, 13 Dec 2025 08:00:00 UTC\n")
+    (dists / "InRelease").write_text(
+        "Origin: Debian\nSuite: unstable\n"
+        "Date: Sat, 06 Dec 2025 08:00:00 UTC\n"
+        "Valid-Until: Sat, 13 Dec 2025 08:00:00 UTC\n"
+    )
     del fake["env"][sid_lock.DEBS_ENV]
     with debs.serve(fake["mirror"]) as (url, requests):
         fake["env"]["KRUNNER_DEBIAN_MIRROR"] = url
         proc = provision(fake, "ok")
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert sorted(path for path, _ in requests) == sorted("/" + e["filename"] for e in fake["entries"])
+    assert sorted(path for path, _ in requests) == sorted(
+        "/" + e["filename"] for e in fake["entries"]
+    )
     assert manifest.digest(Path(out.strip()))[0] == lock_manifest_digest(fake)
 
 
@@ -266,8 +284,12 @@ def test_a_root_that_does_not_match_the_lock_is_refused(fake):
 
 def test_a_lock_made_for_another_spec_is_refused(fake, tmp_path):
     spec = sid_root.load_spec(fake["spec"])
-    bumped = sid_root.RootSpec(spec.suite, spec.variant, {"bazel-bootstrap": "7.7.2"}, spec.unpinned)
-    with pytest.raises(WrapperError, match="changed since sid_root.lock.json was made: run tools/lock_sid_root"):
+    bumped = sid_root.RootSpec(
+        spec.suite, spec.variant, {"bazel-bootstrap": "7.7.2"}, spec.unpinned
+    )
+    with pytest.raises(
+        WrapperError, match="changed since sid_root.lock.json was made: run tools/lock_sid_root"
+    ):
         sid_root.ensure_root(bumped, tmp_path / "cache2", sid_lock.load(fake["lock"]))
 
 
@@ -276,10 +298,14 @@ def test_umask_002_a_fresh_cache_provisions_and_the_second_call_accepts_the_root
     (fake["state"] / "mode").write_text("ok")
     fresh = fake["cache"] / "fresh" / "cache"  # nothing of it exists yet
     for call in ("first", "second"):
-        proc = subprocess.run([sys.executable, "-c", DRIVER, str(fresh), str(fake["spec"]),
-                               str(fake["lock"])], env=fake["env"],
-                              capture_output=True, text=True, timeout=120,
-                              preexec_fn=lambda: os.umask(0o002))
+        proc = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(fresh), str(fake["spec"]), str(fake["lock"])],
+            env=fake["env"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=lambda: os.umask(0o002),
+        )
         assert proc.returncode == 0, f"{call} call: {proc.stderr}"
     root = Path(proc.stdout.strip())
     assert (root / sid_root.READY_MARKER).stat().st_mode & 0o777 == 0o644

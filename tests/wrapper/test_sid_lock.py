@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import debs
+import pytest
 from bazel_wrapper import debfile, lock_sid_root, sid_lock, sid_root
 from bazel_wrapper.errors import WrapperError
 
@@ -29,7 +28,9 @@ def test_the_lock_renders_sorted_and_loads_back(tmp_path, monkeypatch):
     made = debs.make_set(tmp_path)
     lock = sid_lock.load(made["lock"])
     arch = sid_lock.host_arch()
-    arches = {arch: {"debs": list(reversed(lock.debs(arch))), "date": "Fri, 30 Oct 2026 08:08:01 UTC"}}
+    arches = {
+        arch: {"debs": list(reversed(lock.debs(arch))), "date": "Fri, 30 Oct 2026 08:08:01 UTC"}
+    }
     text = lock_sid_root.render(lock.spec_key, "sid", arches)
     assert text == lock_sid_root.render(lock.spec_key, "sid", arches)
     path = tmp_path / "again.json"
@@ -40,16 +41,25 @@ def test_the_lock_renders_sorted_and_loads_back(tmp_path, monkeypatch):
 
 
 def test_resolve_pins_what_the_resolved_root_installed(tmp_path, monkeypatch):
-    status = ("Package: libc6\nStatus: install ok installed\nVersion: 2.42-1\nArchitecture: amd64\n\n"
-              "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\n")
-    packages = ("Package: libc6\nVersion: 2.42-1\nArchitecture: amd64\n"
-                f"Filename: pool/main/g/glibc/libc6_2.42-1_amd64.deb\nSize: 3\nSHA256: {'a' * 64}\n\n"
-                "Package: libc6\nVersion: 2.41-9\nArchitecture: amd64\n"
-                f"Filename: pool/main/g/glibc/libc6_2.41-9_amd64.deb\nSize: 4\nSHA256: {'b' * 64}\n")
+    status = (
+        "Package: libc6\nStatus: install ok installed\nVersion: 2.42-1\nArchitecture: amd64\n\n"
+        "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\n"
+    )
+    packages = (
+        "Package: libc6\nVersion: 2.42-1\nArchitecture: amd64\n"
+        f"Filename: pool/main/g/glibc/libc6_2.42-1_amd64.deb\nSize: 3\nSHA256: {'a' * 64}\n\n"
+        "Package: libc6\nVersion: 2.41-9\nArchitecture: amd64\n"
+        f"Filename: pool/main/g/glibc/libc6_2.41-9_amd64.deb\nSize: 4\nSHA256: {'b' * 64}\n"
+    )
     inrelease = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: Debian\nDate: Fri, 30 Oct 2026 08:08:01 UTC\n"
-    tar = debs.tar_bytes({"./var/lib/dpkg/status": status.encode(),
-                "./var/lib/apt/lists/m_dists_sid_main_binary-amd64_Packages": packages.encode(),
-                "./var/lib/apt/lists/m_dists_sid_InRelease": inrelease.encode()}, mode="w")
+    tar = debs.tar_bytes(
+        {
+            "./var/lib/dpkg/status": status.encode(),
+            "./var/lib/apt/lists/m_dists_sid_main_binary-amd64_Packages": packages.encode(),
+            "./var/lib/apt/lists/m_dists_sid_InRelease": inrelease.encode(),
+        },
+        mode="w",
+    )
     runs = []
 
     def fake_run(cmd, keep_fds=()):
@@ -62,19 +72,25 @@ def test_resolve_pins_what_the_resolved_root_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("KRUNNER_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
     spec = sid_root.RootSpec("sid", "apt", {"libc6": "2.42-1"}, ())
     found, date = lock_sid_root.resolve(spec, "amd64", tmp_path, max_age_days=0)
-    assert found == [sid_lock.Deb("libc6", "2.42-1", "amd64", "pool/main/g/glibc/libc6_2.42-1_amd64.deb",
-                                  3, "a" * 64)]
+    assert found == [
+        sid_lock.Deb(
+            "libc6", "2.42-1", "amd64", "pool/main/g/glibc/libc6_2.42-1_amd64.deb", 3, "a" * 64
+        )
+    ]
     assert date == "Fri, 30 Oct 2026 08:08:01 UTC"
     assert "--architectures=amd64" in runs[0] and "--skip=cleanup/apt/lists" in runs[0]
 
 
-@pytest.mark.parametrize("breakage", [
-    lambda d: d.update(filename="pool/../../../etc/shadow.deb"),
-    lambda d: d.update(filename="/etc/passwd"),
-    lambda d: d.update(sha256="abc"),
-    lambda d: d.pop("size"),
-    lambda d: d.update(size="12"),
-])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda d: d.update(filename="pool/../../../etc/shadow.deb"),
+        lambda d: d.update(filename="/etc/passwd"),
+        lambda d: d.update(sha256="abc"),
+        lambda d: d.pop("size"),
+        lambda d: d.update(size="12"),
+    ],
+)
 def test_a_malformed_or_hostile_lock_entry_is_one_line_error(tmp_path, breakage):
     made = debs.make_set(tmp_path)
     data = json.loads(made["lock"].read_text())

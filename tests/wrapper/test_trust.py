@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from bazel_wrapper import sid_root, trust
 from bazel_wrapper.errors import WrapperError
 
@@ -48,12 +47,23 @@ def plant_root(cache: Path) -> Path:
 
 
 def run_wrapper(cache: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cache.parent),
-           "KRUNNER_CACHE": str(cache), "KRUNNER_OFFLINE": "0",
-           "PIP_INDEX_URL": "https://index.invalid/simple",
-           "KRUNNER_DEBIAN_MIRROR": "http://debian.invalid/debian", **kwargs.pop("env", {})}
-    return subprocess.run([sys.executable, str(TOOLS_BAZEL), *args], env=env,
-                          capture_output=True, text=True, timeout=60, **kwargs)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cache.parent),
+        "KRUNNER_CACHE": str(cache),
+        "KRUNNER_OFFLINE": "0",
+        "PIP_INDEX_URL": "https://index.invalid/simple",
+        "KRUNNER_DEBIAN_MIRROR": "http://debian.invalid/debian",
+        **kwargs.pop("env", {}),
+    }
+    return subprocess.run(
+        [sys.executable, str(TOOLS_BAZEL), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
 
 
 def test_a_root_planted_by_another_user_is_refused_before_anything_runs(tmp_path):
@@ -90,7 +100,9 @@ def test_an_ancestor_owned_by_another_user_is_named(tmp_path):
     parent = private_tmp(tmp_path) / "theirs"
     (parent / "mine").mkdir(parents=True)
     os.chown(parent, OTHER_UID, OTHER_UID)
-    with pytest.raises(WrapperError, match=f"its ancestor {parent}: it is owned by uid {OTHER_UID}"):
+    with pytest.raises(
+        WrapperError, match=f"its ancestor {parent}: it is owned by uid {OTHER_UID}"
+    ):
         trust.check_path(parent / "mine", "cache directory")
 
 
@@ -143,8 +155,15 @@ def test_an_unprivileged_caller_trusts_itself_and_root_only(tmp_path):
                 print(name, "refused")
         """)
     try:
-        proc = subprocess.run(["/usr/bin/python3", "-B", "-c", probe], capture_output=True, text=True,
-                              user=OTHER_UID, group=OTHER_UID, extra_groups=[], cwd=base)
+        proc = subprocess.run(
+            ["/usr/bin/python3", "-B", "-c", probe],
+            capture_output=True,
+            text=True,
+            user=OTHER_UID,
+            group=OTHER_UID,
+            extra_groups=[],
+            cwd=base,
+        )
     finally:
         shutil.rmtree(base)
     assert proc.stdout.splitlines() == ["root_owned ok", "mine ok", "third refused"], proc.stderr

@@ -100,8 +100,12 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], what: str, log: Path) 
         hint = ""
         config_log = cwd / "config.log"
         if config_log.exists() and "configure" in what:
-            hint = "\n--- config.log (tail) ---\n" + config_log.read_bytes()[-4000:].decode(errors="replace")
-        raise BuildError(f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n--- log (tail) ---\n{tail}{hint}")
+            hint = "\n--- config.log (tail) ---\n" + config_log.read_bytes()[-4000:].decode(
+                errors="replace"
+            )
+        raise BuildError(
+            f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n--- log (tail) ---\n{tail}{hint}"
+        )
 
 
 def _expand(argv: list[str], values: dict[str, str]) -> list[str]:
@@ -125,7 +129,9 @@ def build(plan: dict, work: Path) -> None:
 
     triple = plan["triple"]
     bindir = FIXED / "bin"
-    _write_tool(bindir / "cc", CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"])))
+    _write_tool(
+        bindir / "cc", CC.format(triple=triple, fixed=FIXED, extra=" ".join(plan["cc_flags"]))
+    )
     # Configure scripts that look for gcc or clang by name find zig too, never the root's gcc.
     for name in ("gcc", "clang"):
         (bindir / name).symlink_to("cc")
@@ -171,17 +177,35 @@ def build(plan: dict, work: Path) -> None:
 
     # Warm zig's cache on one CPU: libc, crt files and compiler-rt, in a fixed order.
     probe = FIXED / "tmp/probe.c"
-    probe.write_text("int krunner_probe(void) { return 0; }\nint main(void) { return krunner_probe(); }\n")
+    probe.write_text(
+        "int krunner_probe(void) { return 0; }\nint main(void) { return krunner_probe(); }\n"
+    )
     cpu = os.sched_getaffinity(0)
     pin = ["taskset", "-c", str(min(cpu))] if shutil.which("taskset") else []
-    _run(pin + ["cc", "-fPIC", "-o", str(FIXED / "tmp/probe"), str(probe)], FIXED / "tmp", env,
-         "warming zig's cache (executable)", log)
-    _run(pin + ["cc", "-fPIC", "-shared", "-o", str(FIXED / "tmp/probe.so"), str(probe)], FIXED / "tmp", env,
-         "warming zig's cache (shared object)", log)
+    _run(
+        pin + ["cc", "-fPIC", "-o", str(FIXED / "tmp/probe"), str(probe)],
+        FIXED / "tmp",
+        env,
+        "warming zig's cache (executable)",
+        log,
+    )
+    _run(
+        pin + ["cc", "-fPIC", "-shared", "-o", str(FIXED / "tmp/probe.so"), str(probe)],
+        FIXED / "tmp",
+        env,
+        "warming zig's cache (shared object)",
+        log,
+    )
 
     for i, step in enumerate(plan["steps"]):
         what = step.get("what") or f"step {i + 1}"
-        _run(_expand(step["argv"], values), src / step.get("cwd", ""), env, f"{plan['name']}: {what}", log)
+        _run(
+            _expand(step["argv"], values),
+            src / step.get("cwd", ""),
+            env,
+            f"{plan['name']}: {what}",
+            log,
+        )
 
     installed = FIXED / "dest" / plan["prefix"].lstrip("/")
     if not installed.is_dir():
@@ -198,7 +222,9 @@ def build(plan: dict, work: Path) -> None:
 
 def main(argv: list[str]) -> int:
     """Parse arguments; outside the namespace, enter it; inside, build."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("plan", type=Path, help="the JSON plan the configure_make rule wrote")
     p.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -208,11 +234,25 @@ def main(argv: list[str]) -> int:
         plan[key] = os.path.abspath(plan[key])
     plan["deps"] = [os.path.abspath(d) for d in plan["deps"]]
     if args.inside is None:
-        work = Path(tempfile.mkdtemp(prefix="configure-make.", dir=os.environ.get("TMPDIR", "/tmp")))
+        work = Path(
+            tempfile.mkdtemp(prefix="configure-make.", dir=os.environ.get("TMPDIR", "/tmp"))
+        )
         try:
-            proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
-                                   sys.executable, os.path.abspath(__file__), str(args.plan.absolute()),
-                                   "--inside", str(work)])
+            proc = subprocess.run(
+                [
+                    "unshare",
+                    "--user",
+                    "--map-root-user",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    str(args.plan.absolute()),
+                    "--inside",
+                    str(work),
+                ]
+            )
         finally:
             subprocess.run(["chmod", "-R", "u+w", str(work)], check=False)
             shutil.rmtree(work, ignore_errors=True)

@@ -37,8 +37,11 @@ PROBE_CXX = '#include <string>\nextern "C" int krunner_probe(const char *s) { re
 def _cxx_wrapper(plan: dict) -> str:
     """configure_make's compiler wrapper, running zig c++ instead of zig cc."""
     text = cm.CC.replace("# zig cc for", "# zig c++ for").replace("zig/zig cc ", "zig/zig c++ ")
-    return text.format(triple=plan["triple"], fixed=cm.FIXED,
-                       extra=" ".join(plan["cc_flags"] + plan.get("cxx_flags", [])))
+    return text.format(
+        triple=plan["triple"],
+        fixed=cm.FIXED,
+        extra=" ".join(plan["cc_flags"] + plan.get("cxx_flags", [])),
+    )
 
 
 def install_hooks(plan: dict) -> None:
@@ -63,19 +66,37 @@ def install_hooks(plan: dict) -> None:
 
     def _run(argv: list[str], cwd: Path, env: dict[str, str], what: str, log: Path) -> None:
         run(argv, cwd, env, what, log)
-        if what == "warming zig's cache (shared object)" and plan.get("cxx") and plan.get("cxx_runtime_flags"):
+        if (
+            what == "warming zig's cache (shared object)"
+            and plan.get("cxx")
+            and plan.get("cxx_runtime_flags")
+        ):
             probe = cm.FIXED / "tmp/probe_cxx.cpp"
             probe.write_text(PROBE_CXX)
             pin = argv[:3] if argv[:1] == ["taskset"] else []
-            run(pin + ["c++", *plan["cxx_runtime_flags"], "-o", str(cm.FIXED / "tmp/probe_cxx.so"), str(probe)],
-                cwd, env, "warming zig's cache (libc++)", log)
+            run(
+                pin
+                + [
+                    "c++",
+                    *plan["cxx_runtime_flags"],
+                    "-o",
+                    str(cm.FIXED / "tmp/probe_cxx.so"),
+                    str(probe),
+                ],
+                cwd,
+                env,
+                "warming zig's cache (libc++)",
+                log,
+            )
 
     cm._write_tool, cm._copy_tree, cm._run = _write_tool, _copy_tree, _run
 
 
 def main(argv: list[str]) -> int:
     """Parse arguments; outside the namespace, enter it (running this file); inside, build."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("plan", type=Path, help="the JSON plan the configure_make rule wrote")
     p.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -85,11 +106,25 @@ def main(argv: list[str]) -> int:
     plan["deps"] = [os.path.abspath(d) for d in plan["deps"]]
     plan["extra"] = {os.path.abspath(k): v for k, v in plan.get("extra", {}).items()}
     if args.inside is None:
-        work = Path(tempfile.mkdtemp(prefix="configure-make.", dir=os.environ.get("TMPDIR", "/tmp")))
+        work = Path(
+            tempfile.mkdtemp(prefix="configure-make.", dir=os.environ.get("TMPDIR", "/tmp"))
+        )
         try:
-            proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
-                                   sys.executable, os.path.abspath(__file__), str(args.plan.absolute()),
-                                   "--inside", str(work)])
+            proc = subprocess.run(
+                [
+                    "unshare",
+                    "--user",
+                    "--map-root-user",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    str(args.plan.absolute()),
+                    "--inside",
+                    str(work),
+                ]
+            )
         finally:
             subprocess.run(["chmod", "-R", "u+w", str(work)], check=False)
             shutil.rmtree(work, ignore_errors=True)

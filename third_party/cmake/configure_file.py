@@ -22,15 +22,21 @@ _CMAKEDEFINE = re.compile(r"()#([ \t]*)cmakedefine(01)?[ \t]+(\w+)(.*)$")
 
 def truthy(value: str | None) -> bool:
     """CMake's if() truth for a variable's value (None: unset)."""
-    return value is not None and value.upper() not in _FALSE and not value.upper().endswith("-NOTFOUND")
+    return (
+        value is not None
+        and value.upper() not in _FALSE
+        and not value.upper().endswith("-NOTFOUND")
+    )
 
 
 def substitute(text: str, values: dict[str, str], only_at: bool = False) -> str:
     """Replace ${VAR} and @VAR@ (only @VAR@ with `only_at`, CMake's @ONLY)."""
+
     def repl(m: re.Match) -> str:
         if m.group(1) and only_at:
             return m.group(0)
         return values.get(m.group(1) or m.group(2), "")
+
     return _VAR.sub(repl, text)
 
 
@@ -41,7 +47,7 @@ def configure(template: str, values: dict[str, str], only_at: bool = False) -> s
         m = _CMAKEDEFINE.search(line)
         if m:
             _, space, is01, name, rest = m.groups()
-            indent = line[:m.start()]
+            indent = line[: m.start()]
             on = truthy(values.get(name))
             if is01:
                 line = f"{indent}#{space}define {name} {1 if on else 0}"
@@ -57,8 +63,11 @@ def configure(template: str, values: dict[str, str], only_at: bool = False) -> s
 
 def main(argv: list[str]) -> int:
     """Configure `--template` into `--out` with the `--define`s given."""
-    p = argparse.ArgumentParser(description=__doc__, fromfile_prefix_chars="@",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        fromfile_prefix_chars="@",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--template", required=True, help="the .in / .cmakein template")
     p.add_argument("--out", required=True, help="the header to write")
     p.add_argument("--define", action="append", default=[], metavar="VAR=VALUE", help="a variable")

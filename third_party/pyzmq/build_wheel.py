@@ -102,7 +102,9 @@ def write(path: Path, files: dict[str, tuple[bytes, bool]]) -> None:
     order = sorted(files, key=lambda n: (n.startswith(dist_info + "/"), n))
     record = [f"{n},{record_hash(files[n][0])},{len(files[n][0])}" for n in order]
     record.append(f"{dist_info}/RECORD,,")
-    entries = [(n, *files[n]) for n in order] + [(f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode(), False)]
+    entries = [(n, *files[n]) for n in order] + [
+        (f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode(), False)
+    ]
     with zipfile.ZipFile(path, "w") as zf:
         for name, data, executable in entries:
             info = zipfile.ZipInfo(name, ZIP_EPOCH)
@@ -114,23 +116,48 @@ def write(path: Path, files: dict[str, tuple[bytes, bool]]) -> None:
 
 def main(argv: list[str]) -> int:
     """Parse arguments, collect the members, write <out>/<wheel name>."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sdist-root", required=True, help="the extracted sdist (has PKG-INFO)")
-    p.add_argument("--package", required=True, help="the top-level package directory the wheel ships")
-    p.add_argument("--extension", action="append", default=[], metavar="FILE=PATH",
-                   help="a built extension module and its path in the wheel")
-    p.add_argument("--license", action="append", default=[], metavar="REL",
-                   help="a license text of the sdist (relative path), kept at that path under dist-info/licenses/")
-    p.add_argument("--extra-license", action="append", default=[], metavar="FILE=REL",
-                   help="a license text of something linked in (libzmq), put at REL under dist-info/licenses/")
+    p.add_argument(
+        "--package", required=True, help="the top-level package directory the wheel ships"
+    )
+    p.add_argument(
+        "--extension",
+        action="append",
+        default=[],
+        metavar="FILE=PATH",
+        help="a built extension module and its path in the wheel",
+    )
+    p.add_argument(
+        "--license",
+        action="append",
+        default=[],
+        metavar="REL",
+        help="a license text of the sdist (relative path), kept at that path under dist-info/licenses/",
+    )
+    p.add_argument(
+        "--extra-license",
+        action="append",
+        default=[],
+        metavar="FILE=REL",
+        help="a license text of something linked in (libzmq), put at REL under dist-info/licenses/",
+    )
     p.add_argument("--tag", action="append", required=True, help="a wheel tag, py-abi-platform")
-    p.add_argument("--out", type=Path, required=True, help="the wheel file to write (named as --expect-name)")
-    p.add_argument("--expect-name", required=True, help="the file name the build declared; must match the tags")
+    p.add_argument(
+        "--out", type=Path, required=True, help="the wheel file to write (named as --expect-name)"
+    )
+    p.add_argument(
+        "--expect-name", required=True, help="the file name the build declared; must match the tags"
+    )
     args = p.parse_args(argv)
     try:
         name, files = collect(args)
         if name != args.expect_name:
-            raise WheelError(f"the wheel would be {name}, but the build declared {args.expect_name}")
+            raise WheelError(
+                f"the wheel would be {name}, but the build declared {args.expect_name}"
+            )
         write(args.out, files)
     except (WheelError, OSError) as err:
         print(f"build_wheel: error: {err}", file=sys.stderr)

@@ -21,18 +21,38 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     """Parse arguments and run Cython in the source root; returns its exit code."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--source-root", type=Path, required=True, help="the sdist's root (where pyproject.toml is)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--source-root", type=Path, required=True, help="the sdist's root (where pyproject.toml is)"
+    )
     p.add_argument("--module", required=True, help="the extension's full module name")
     p.add_argument("--input", required=True, help="the Cython source, relative to --source-root")
     p.add_argument("--output", type=Path, required=True, help="the C file to write")
     args = p.parse_args(argv)
     out = args.output.absolute()
     # Cython is importable here (runfiles); the child gets the same path.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), PYTHONHASHSEED="0",
-               SOURCE_DATE_EPOCH="315532800")
-    proc = subprocess.run([sys.executable, "-m", "cython", "--output-file", str(out), "--module-name", args.module,
-                           args.input], cwd=os.path.realpath(args.source_root), env=env)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+        PYTHONHASHSEED="0",
+        SOURCE_DATE_EPOCH="315532800",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cython",
+            "--output-file",
+            str(out),
+            "--module-name",
+            args.module,
+            args.input,
+        ],
+        cwd=os.path.realpath(args.source_root),
+        env=env,
+    )
     if proc.returncode != 0:
         print(f"cythonize: Cython failed on {args.input} (exit {proc.returncode})", file=sys.stderr)
         return proc.returncode

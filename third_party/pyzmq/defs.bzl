@@ -150,8 +150,14 @@ def pyzmq_builds(target, version):
             ])),
             # zig c++ links its libc++ and libc++abi statically; the version
             # script keeps every symbol but PyInit__zmq local.
-            _step("link", "c++", *(_LINK_FLAGS + ["-o", "krunner/_zmq.so", "krunner/_zmq.o", "{deps}/lib/libzmq.a",
-                  "-Wl,--version-script=krunner/pyzmq.map", "-Wl,--gc-sections"] + libs)),
+            _step("link", "c++", *(_LINK_FLAGS + [
+                "-o",
+                "krunner/_zmq.so",
+                "krunner/_zmq.o",
+                "{deps}/lib/libzmq.a",
+                "-Wl,--version-script=krunner/pyzmq.map",
+                "-Wl,--gc-sections",
+            ] + libs)),
             _step("install", "sh", "-c", "mkdir -p {dest}{prefix} && cp krunner/_zmq.so {dest}{prefix}/_zmq.so"),
         ],
     )

@@ -38,8 +38,9 @@ def is_current(root: Path, source: Path = HOST_CAS) -> bool:
         return False
 
 
-def refresh(root: Path, run_in_root: Callable[[list[str], str], None],
-            source: Path = HOST_CAS) -> None:
+def refresh(
+    root: Path, run_in_root: Callable[[list[str], str], None], source: Path = HOST_CAS
+) -> None:
     """Replace the root's local CAs with the host's and rebuild its trust stores.
 
     `run_in_root(argv, what)` runs a command inside the root (see sid_root).
@@ -52,6 +53,8 @@ def refresh(root: Path, run_in_root: Callable[[list[str], str], None],
         shutil.copytree(source, target)
     else:
         target.mkdir(parents=True)
-    run_in_root(["update-ca-certificates", "--fresh"],
-                "trusting the host's CA certificates inside the sid root")
+    run_in_root(
+        ["update-ca-certificates", "--fresh"],
+        "trusting the host's CA certificates inside the sid root",
+    )
     (root / STAMP).write_text(stamp + "\n")

@@ -35,8 +35,11 @@ def main(argv: list[str]) -> int:
         with open(path) as f:
             creds = json.load(f)
     except (OSError, ValueError) as err:
-        print(f"credential_helper: cannot read the index credentials {path!r} ({err}); "
-              "run Bazel through tools/bazel, which writes them", file=sys.stderr)
+        print(
+            f"credential_helper: cannot read the index credentials {path!r} ({err}); "
+            "run Bazel through tools/bazel, which writes them",
+            file=sys.stderr,
+        )
         return 1
     json.dump({"headers": headers_for(request.get("uri", ""), creds)}, sys.stdout)
     return 0

@@ -63,12 +63,14 @@ def split(url: str, what: str = "the package index URL") -> tuple[str, dict | No
         raise WrapperError(
             f"{what} {redact(url)} has an `@` after a `/`: a token with a raw `/` would be read "
             "as part of the host's path and reach Bazel's command line. Percent-encode the "
-            "`/` in the token as %2F.")
+            "`/` in the token as %2F."
+        )
     try:
         port = parts.port
     except ValueError:
-        raise WrapperError(f"{what} {redact(url)}: its port is not a number from 0 to 65535; "
-                           "fix the URL") from None
+        raise WrapperError(
+            f"{what} {redact(url)}: its port is not a number from 0 to 65535; fix the URL"
+        ) from None
     if parts.username is None and parts.password is None:
         return url, None
     netloc = parts.hostname or ""
@@ -77,9 +79,11 @@ def split(url: str, what: str = "the package index URL") -> tuple[str, dict | No
     if port:
         netloc += f":{port}"
     bare = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return bare, {"host": parts.hostname or "",
-                  "login": urllib.parse.unquote(parts.username or ""),
-                  "password": urllib.parse.unquote(parts.password or "")}
+    return bare, {
+        "host": parts.hostname or "",
+        "login": urllib.parse.unquote(parts.username or ""),
+        "password": urllib.parse.unquote(parts.password or ""),
+    }
 
 
 # A scope Bazel takes for --credential_helper: a domain name with a dot, optionally
@@ -114,8 +118,7 @@ def write_secret(cache: Path, creds: dict | list[dict]) -> Path:
     return path
 
 
-def url_args(urls: dict[str, tuple[str, str]], cache: Path,
-             child_env: dict[str, str]) -> list[str]:
+def url_args(urls: dict[str, tuple[str, str]], cache: Path, child_env: dict[str, str]) -> list[str]:
     """`--repo_env=NAME=<bare URL>` for each NAME: (URL, what it is), credentials to the helper.
 
     Sets KRUNNER_CREDENTIALS_FILE in `child_env` (the environment Bazel will get)

@@ -41,8 +41,10 @@ def _control_member(path: Path) -> tuple[str, bytes]:
                 raise DebError(f"{path.name} has a malformed ar member header") from None
             if name.startswith("control.tar"):
                 if size > MAX_CONTROL_BYTES:
-                    raise DebError(f"{path.name}: its {name} is {size} bytes, more than a control "
-                                   "archive can be")
+                    raise DebError(
+                        f"{path.name}: its {name} is {size} bytes, more than a control "
+                        "archive can be"
+                    )
                 data = f.read(size)
                 if len(data) != size:
                     raise DebError(f"{path.name} is truncated")
@@ -70,13 +72,17 @@ def control_text(path: Path) -> str:
     if tar_bytes is None:  # zstd or another compressor: let dpkg read it
         proc = subprocess.run(["dpkg-deb", "--field", str(path)], capture_output=True, text=True)
         if proc.returncode != 0:
-            raise DebError(f"{path.name}: dpkg-deb cannot read its {name}: "
-                           f"{proc.stderr.strip().splitlines()[-1:] or ['no output']}")
+            raise DebError(
+                f"{path.name}: dpkg-deb cannot read its {name}: "
+                f"{proc.stderr.strip().splitlines()[-1:] or ['no output']}"
+            )
         return proc.stdout.rstrip("\n") + "\n"
     try:
         with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-            member = next((m for m in tar.getmembers()
-                           if m.isfile() and m.name.lstrip("./") == "control"), None)
+            member = next(
+                (m for m in tar.getmembers() if m.isfile() and m.name.lstrip("./") == "control"),
+                None,
+            )
             if member is None:
                 raise DebError(f"{path.name}: its {name} has no control file")
             text = tar.extractfile(member).read().decode("utf-8", "replace")

@@ -47,29 +47,38 @@ def missing_packages(output: str) -> list[str]:
     return sorted(set(found))
 
 
-def explain(returncode: int, output: str, *, lock_path: Path, suite: str, disk: Path,
-            privileged: bool) -> str:
+def explain(
+    returncode: int, output: str, *, lock_path: Path, suite: str, disk: Path, privileged: bool
+) -> str:
     """The message for a failed mmdebstrap run: cause first, fix, then its output's end."""
     tail = _tail(output)
     needed = NEEDED_BYTES["root" if privileged else "unprivileged"]
     if returncode >= SIGNAL_BASE or returncode < 0 or "interrupted" in output.lower():
         signum = returncode - SIGNAL_BASE if returncode >= SIGNAL_BASE else -returncode
-        return (f"building the Debian {suite} root was interrupted (signal {signum}); nothing "
-                "was kept. Run tools/bazel again to build it from the start.")
+        return (
+            f"building the Debian {suite} root was interrupted (signal {signum}); nothing "
+            "was kept. Run tools/bazel again to build it from the start."
+        )
     if "No space left on device" in output or "enough free space" in output:
         try:
             free = _gb(shutil.disk_usage(disk).free)
         except OSError:
             free = "unknown"
-        return (f"building the Debian {suite} root failed: no space left on the disk holding "
-                f"{disk} ({free} free now). The root needs about {_gb(needed)} free there while "
-                f"it is built and {_gb(ROOT_BYTES)} once done. Free some space, or set "
-                f"KRUNNER_CACHE to a directory on a disk with room, and run again.\n{tail}")
+        return (
+            f"building the Debian {suite} root failed: no space left on the disk holding "
+            f"{disk} ({free} free now). The root needs about {_gb(needed)} free there while "
+            f"it is built and {_gb(ROOT_BYTES)} once done. Free some space, or set "
+            f"KRUNNER_CACHE to a directory on a disk with room, and run again.\n{tail}"
+        )
     missing = missing_packages(output)
     if missing or "held broken packages" in output or "unmet dependencies" in output.lower():
         what = ", ".join(missing) if missing else "packages that cannot be installed together"
-        return (f"building the Debian {suite} root failed: {lock_path.name} lacks or mismatches "
-                f"{what}. Run tools/lock_sid_root to pin the closure of sid_root.json again "
-                f"(README: 'Bumping a pinned version'), then run again.\n{tail}")
-    return (f"building the Debian {suite} root failed (mmdebstrap exit {returncode}); its output "
-            f"ends with:\n{tail}")
+        return (
+            f"building the Debian {suite} root failed: {lock_path.name} lacks or mismatches "
+            f"{what}. Run tools/lock_sid_root to pin the closure of sid_root.json again "
+            f"(README: 'Bumping a pinned version'), then run again.\n{tail}"
+        )
+    return (
+        f"building the Debian {suite} root failed (mmdebstrap exit {returncode}); its output "
+        f"ends with:\n{tail}"
+    )

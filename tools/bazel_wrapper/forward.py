@@ -36,13 +36,29 @@ from bazel_wrapper import trust
 from bazel_wrapper.errors import WrapperError
 
 # Options whose value is a file Bazel reads.
-INPUT_FILES = {"bazelrc", "tls_certificate", "tls_client_certificate", "tls_client_key",
-               "google_credentials", "downloader_config", "credential_helper"}
+INPUT_FILES = {
+    "bazelrc",
+    "tls_certificate",
+    "tls_client_certificate",
+    "tls_client_key",
+    "google_credentials",
+    "downloader_config",
+    "credential_helper",
+}
 # Options whose value is a file Bazel writes.
-OUTPUT_FILES = {"execution_log_json_file", "execution_log_binary_file",
-                "execution_log_compact_file", "profile", "build_event_json_file",
-                "build_event_binary_file", "build_event_text_file", "explain",
-                "remote_grpc_log", "memory_profile", "starlark_cpu_profile"}
+OUTPUT_FILES = {
+    "execution_log_json_file",
+    "execution_log_binary_file",
+    "execution_log_compact_file",
+    "profile",
+    "build_event_json_file",
+    "build_event_binary_file",
+    "build_event_text_file",
+    "explain",
+    "remote_grpc_log",
+    "memory_profile",
+    "starlark_cpu_profile",
+}
 # Options whose value is a directory Bazel keeps and writes.
 DIRECTORIES = {"disk_cache", "repository_cache", "output_base", "output_user_root"}
 # Options whose value is a directory Bazel only reads.
@@ -99,8 +115,9 @@ def rc_files(startup: list[str], workspace: Path, home: Path | None) -> list[Pat
     tops: list[Path] = [workspace / ".bazelrc"]
     if home is not None and "--nohome_rc" not in startup:
         tops.append(home / ".bazelrc")
-    tops += [Path(p) for name, p in option_paths(startup, workspace, Path.cwd())
-             if name == "bazelrc"]
+    tops += [
+        Path(p) for name, p in option_paths(startup, workspace, Path.cwd()) if name == "bazelrc"
+    ]
     seen: list[Path] = []
 
     def visit(path: Path) -> None:
@@ -140,14 +157,23 @@ def trusted_home(env: dict[str, str], startup: list[str]) -> Path | None:
     try:
         trust.check_path(home / ".bazelrc", "home rc file")
     except WrapperError as err:
-        print(f"tools/bazel: warning: not reading {home / '.bazelrc'}: {err} (Under sudo, "
-              "`sudo -H` reads root's own ~/.bazelrc; or pass --nohome_rc.)", file=sys.stderr)
+        print(
+            f"tools/bazel: warning: not reading {home / '.bazelrc'}: {err} (Under sudo, "
+            "`sudo -H` reads root's own ~/.bazelrc; or pass --nohome_rc.)",
+            file=sys.stderr,
+        )
         return None
     return home
 
 
-def binds(argv: list[str], startup: list[str], workspace: Path, cwd: Path, env: dict[str, str],
-          covered: list[Path]) -> list[Bind]:
+def binds(
+    argv: list[str],
+    startup: list[str],
+    workspace: Path,
+    cwd: Path,
+    env: dict[str, str],
+    covered: list[Path],
+) -> list[Bind]:
     """The mounts that make the host paths named by options and rc files visible.
 
     `argv` is the whole command line; `covered` are directories already mounted
@@ -185,9 +211,12 @@ def mounts_key(binds: list) -> str:
     The Bazel server keeps the mount namespace of the call that started it, so a
     call with other mounts must get a new server: a changed startup option does that.
     """
-    canonical = "\n".join(f"{b}:{b}:rw" if isinstance(b, Path)
-                          else f"{b.source}:{b.target}:{'ro' if b.read_only else 'rw'}"
-                          for b in binds)
+    canonical = "\n".join(
+        f"{b}:{b}:rw"
+        if isinstance(b, Path)
+        else f"{b.source}:{b.target}:{'ro' if b.read_only else 'rw'}"
+        for b in binds
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

@@ -16,35 +16,71 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bazel_wrapper import (credentials, forward, manifest, namespace, network, remote_cache,
-                           sid_root, system_rc, trust)
-from bazel_wrapper.errors import WrapperError
 from mirror.debian import NoDebianMirror, debian_mirror
+
+from bazel_wrapper import (
+    credentials,
+    forward,
+    manifest,
+    namespace,
+    network,
+    remote_cache,
+    sid_root,
+    system_rc,
+    trust,
+)
+from bazel_wrapper.errors import WrapperError
 
 WORKSPACE = Path(__file__).resolve().parents[2]
 LOCK = WORKSPACE / "third_party" / "sources.lock.json"
 MIN_VERSION = (7, 7)
 # Commands that may fetch or build: they get the PyPI index and, offline, the mirror.
 # Commands that take build options (--action_env); query and fetch do not.
-BUILD_OPTION_COMMANDS = {"build", "test", "run", "coverage", "cquery", "aquery", "info",
-                         "print_action"}
-FETCHING_COMMANDS = {"build", "test", "run", "fetch", "query", "cquery", "aquery",
-                     "coverage", "mod", "sync", "info", "print_action", "vendor"}
+BUILD_OPTION_COMMANDS = {
+    "build",
+    "test",
+    "run",
+    "coverage",
+    "cquery",
+    "aquery",
+    "info",
+    "print_action",
+}
+FETCHING_COMMANDS = {
+    "build",
+    "test",
+    "run",
+    "fetch",
+    "query",
+    "cquery",
+    "aquery",
+    "coverage",
+    "mod",
+    "sync",
+    "info",
+    "print_action",
+    "vendor",
+}
 
 
 def split_args(argv: list[str]) -> tuple[list[str], str | None, list[str]]:
     """Split a Bazel command line into startup options, the command, and the rest."""
     for i, arg in enumerate(argv):
         if not arg.startswith("-"):
-            return argv[:i], arg, argv[i + 1:]
+            return argv[:i], arg, argv[i + 1 :]
     return argv, None, []
 
 
 def bazel_version(binary: str) -> tuple[int, ...] | None:
     """The version `binary --version` reports, or None if it is not a Bazel that runs."""
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "KRUNNER_WRAPPED": "1"}).stdout
+        out = subprocess.run(
+            [binary, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "KRUNNER_WRAPPED": "1"},
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = re.search(r"bazel (\d+)\.(\d+)\.(\d+)", out)
@@ -60,8 +96,11 @@ def real_bazel(env: dict[str, str]) -> str | None:
         version = bazel_version(binary)
         if version and version[:2] >= MIN_VERSION:
             return binary
-        print(f"tools/bazel: ignoring {var}={binary}: it reports version {version}, "
-              f"this workspace needs >= {'.'.join(map(str, MIN_VERSION))}.", file=sys.stderr)
+        print(
+            f"tools/bazel: ignoring {var}={binary}: it reports version {version}, "
+            f"this workspace needs >= {'.'.join(map(str, MIN_VERSION))}.",
+            file=sys.stderr,
+        )
     return None
 
 
@@ -73,8 +112,9 @@ def output_user_root(startup: list[str], default: Path) -> Path:
     return default
 
 
-def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
-                       child_env: dict[str, str]) -> list[str]:
+def extra_command_args(
+    command: str | None, env: dict[str, str], cache: Path, child_env: dict[str, str]
+) -> list[str]:
     """Flags the wrapper adds after the command: PyPI index, Debian mirror, offline mirror.
 
     The index's credentials, if any, go into a private file that a credential
@@ -92,6 +132,7 @@ def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
     args = credentials.url_args(urls, cache, child_env)
     if network.is_offline(LOCK, env):
         from mirror import fill  # only the offline path pays for importing it
+
         mirror = trust.private_dir(cache / "mirror", "offline mirror")
         try:
             layout = fill.fill(LOCK, mirror, log=lambda m: print(m, file=sys.stderr))
@@ -99,8 +140,11 @@ def extra_command_args(command: str | None, env: dict[str, str], cache: Path,
             raise WrapperError(f"offline mirror: {err}") from err
         for part in (layout.distdir, layout.substitutes):
             trust.check_path(part, "offline mirror")
-        args += ["--config=offline", f"--distdir={layout.distdir}",
-                 f"--repo_env=KRUNNER_OFFLINE_MIRROR={layout.substitutes}"]
+        args += [
+            "--config=offline",
+            f"--distdir={layout.distdir}",
+            f"--repo_env=KRUNNER_OFFLINE_MIRROR={layout.substitutes}",
+        ]
     return args
 
 
@@ -114,8 +158,10 @@ def root_identity_args(command: str | None, digest: str) -> list[str]:
     """
     if command not in BUILD_OPTION_COMMANDS:
         return []
-    return [f"--action_env=KRUNNER_SID_ROOT={digest}",
-            f"--host_action_env=KRUNNER_SID_ROOT={digest}"]
+    return [
+        f"--action_env=KRUNNER_SID_ROOT={digest}",
+        f"--host_action_env=KRUNNER_SID_ROOT={digest}",
+    ]
 
 
 def debian_version_banner(root: Path) -> str:
@@ -123,11 +169,13 @@ def debian_version_banner(root: Path) -> str:
     label = (root / "usr/share/bazel/build-label.txt").read_text().strip()
     spec = sid_root.load_spec()
     digest, count = manifest.digest(root)
-    return (f"Build label: {label}\n"
-            f"Build target: Debian bazel-bootstrap {spec.pinned['bazel-bootstrap']} "
-            f"(sid root {root}, provisioned by tools/bazel)\n"
-            f"Sid root manifest: sha256 {digest} ({count} packages, "
-            f"{root / manifest.MANIFEST})\n")
+    return (
+        f"Build label: {label}\n"
+        f"Build target: Debian bazel-bootstrap {spec.pinned['bazel-bootstrap']} "
+        f"(sid root {root}, provisioned by tools/bazel)\n"
+        f"Sid root manifest: sha256 {digest} ({count} packages, "
+        f"{root / manifest.MANIFEST})\n"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -141,11 +189,16 @@ def main(argv: list[str]) -> int:
     try:
         trust.private_dir(cache, "cache directory")
         binary = real_bazel(env)
-        default_root = (Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}" if binary
-                        else cache / "output")
+        default_root = (
+            Path.home() / ".cache/bazel" / f"_bazel_{getpass.getuser()}"
+            if binary
+            else cache / "output"
+        )
         out_root = output_user_root(startup, default_root)
         child_extra = forward.passed_env(env)
-        extra = extra_command_args(command, env, cache, child_extra) + remote_cache.args(command, env)
+        extra = extra_command_args(command, env, cache, child_extra) + remote_cache.args(
+            command, env
+        )
         if binary:
             full = startup + ([command] + extra + rest if command else [])
             os.execve(binary, [binary] + full, {**env, **child_extra})
@@ -172,11 +225,15 @@ def main(argv: list[str]) -> int:
         # the mounts of the call that started it (it writes execution logs and
         # profiles, and reads certificates, itself). Naming the root and the mounts
         # in startup options makes Bazel restart its server when either changes.
-        bazel_argv = ["/usr/bin/bazel", f"--output_user_root={out_root}",
-                      f"--host_jvm_args=-Dkrunner.sid_root={root.name}",
-                      f"--host_jvm_args=-Dkrunner.mounts={forward.mounts_key(binds)}"]
-        cmd = namespace.enter_command(root, cwd=cwd, binds=binds, argv=bazel_argv + full,
-                                      env=env, extra_env=child_extra)
+        bazel_argv = [
+            "/usr/bin/bazel",
+            f"--output_user_root={out_root}",
+            f"--host_jvm_args=-Dkrunner.sid_root={root.name}",
+            f"--host_jvm_args=-Dkrunner.mounts={forward.mounts_key(binds)}",
+        ]
+        cmd = namespace.enter_command(
+            root, cwd=cwd, binds=binds, argv=bazel_argv + full, env=env, extra_env=child_extra
+        )
         # The values travel in the environment, which only this user can read.
         os.execvpe(cmd[0], cmd, namespace.enter_env(env, child_extra))
     except WrapperError as err:

@@ -21,17 +21,24 @@ def installed(root: Path) -> dict[str, tuple[str, str]]:
     status = (root / "var/lib/dpkg/status").read_text(errors="replace")
     packages = {}
     for stanza in status.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in stanza.splitlines()
-                      if ": " in line and not line.startswith(" "))
+        fields = dict(
+            line.split(": ", 1)
+            for line in stanza.splitlines()
+            if ": " in line and not line.startswith(" ")
+        )
         if "install ok installed" in fields.get("Status", "") and "Package" in fields:
-            packages[fields["Package"]] = (fields.get("Version", ""), fields.get("Architecture", ""))
+            packages[fields["Package"]] = (
+                fields.get("Version", ""),
+                fields.get("Architecture", ""),
+            )
     return packages
 
 
 def render(packages: dict[str, tuple[str, str]]) -> str:
     """The manifest text: `package<TAB>version<TAB>arch` lines, sorted by package."""
-    return "".join(f"{name}\t{version}\t{arch}\n"
-                   for name, (version, arch) in sorted(packages.items()))
+    return "".join(
+        f"{name}\t{version}\t{arch}\n" for name, (version, arch) in sorted(packages.items())
+    )
 
 
 def record(root: Path) -> str:

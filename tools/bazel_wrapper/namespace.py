@@ -37,7 +37,8 @@ exec env -u PWD -u OLDPWD -u SHLVL -u _ "$@"
 # to keep, then binds as (source, target, rw|ro) triples up to "--", then argv. A
 # file is mounted on a file, a directory on a directory; read-only is best effort
 # (a user namespace may refuse the remount).
-_ENTER_SCRIPT = r"""
+_ENTER_SCRIPT = (
+    r"""
 set -eu
 root=$1; cwd=$2; keep=$3; shift 3
 binds=()
@@ -62,12 +63,21 @@ cd "$root"
 pivot_root . .host
 umount -l /.host
 cd "$cwd"
-""" + _EXEC_TAIL
+"""
+    + _EXEC_TAIL
+)
 
 # Host variables worth keeping inside; everything else is dropped for hermeticity.
 PASSTHROUGH_ENV = (
-    "CI", "TERM", "COLUMNS", "http_proxy", "https_proxy", "no_proxy",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "CI",
+    "TERM",
+    "COLUMNS",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
 )
 
 
@@ -78,8 +88,12 @@ def check_support() -> None:
             raise WrapperError(f"`{tool}` (util-linux) is missing: install util-linux")
     if os.geteuid() == 0:
         return
-    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    probe = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "true"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if probe.returncode != 0:
         raise WrapperError(
             "running Bazel in the sid root needs root or unprivileged user namespaces, and "
@@ -98,8 +112,14 @@ def child_env(env: dict[str, str], extra: dict[str, str] | None = None) -> dict[
     return out
 
 
-def enter_command(root: Path, cwd: Path, binds: list, argv: list[str],
-                  env: dict[str, str], extra_env: dict[str, str] | None = None) -> list[str]:
+def enter_command(
+    root: Path,
+    cwd: Path,
+    binds: list,
+    argv: list[str],
+    env: dict[str, str],
+    extra_env: dict[str, str] | None = None,
+) -> list[str]:
     """The host command line that runs `argv` in `root` with a cleared environment.
 
     `binds` are paths mounted writable at their own paths, or forward.Bind values
@@ -120,8 +140,13 @@ def enter_command(root: Path, cwd: Path, binds: list, argv: list[str],
             bind_args += [str(bind), str(bind), "rw"]
         else:
             bind_args += [str(bind.source), str(bind.target), "ro" if bind.read_only else "rw"]
-    return (unshare + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd),
-                       keep] + bind_args + ["--"] + argv)
+    return (
+        unshare
+        + ["--", "/bin/bash", "-c", _ENTER_SCRIPT, "krunner-enter", str(root), str(cwd), keep]
+        + bind_args
+        + ["--"]
+        + argv
+    )
 
 
 def enter_env(env: dict[str, str], extra_env: dict[str, str] | None = None) -> dict[str, str]:

@@ -22,8 +22,11 @@ PROBE_TIMEOUT_S = 3.0
 def upstream_hosts(lock_path: Path) -> list[str]:
     """The distinct hosts of every upstream URL in the sources lock, sorted."""
     lock = json.loads(lock_path.read_text())
-    hosts = {urllib.parse.urlsplit(u).hostname
-             for entry in lock["archives"].values() for u in entry["urls"]}
+    hosts = {
+        urllib.parse.urlsplit(u).hostname
+        for entry in lock["archives"].values()
+        for u in entry["urls"]
+    }
     return sorted(h for h in hosts if h)
 
 
@@ -45,13 +48,19 @@ def pip_index_url(env: dict[str, str]) -> str:
     """The simple-index URL pip on this machine uses: env, pip config files, pip's default."""
     if env.get("PIP_INDEX_URL"):
         return env["PIP_INDEX_URL"].split()[0].rstrip("/")
-    files = [Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf"),
-             Path.home() / ".pip/pip.conf", Path.home() / ".config/pip/pip.conf"]
+    files = [
+        Path("/etc/pip.conf"),
+        Path("/etc/xdg/pip/pip.conf"),
+        Path.home() / ".pip/pip.conf",
+        Path.home() / ".config/pip/pip.conf",
+    ]
     if env.get("PIP_CONFIG_FILE"):
         files.append(Path(env["PIP_CONFIG_FILE"]))
     url = None
     for path in files:  # later files override earlier ones, as in pip
-        parser = configparser.ConfigParser(interpolation=None)  # as pip: `%` is literal (URL escapes)
+        parser = configparser.ConfigParser(
+            interpolation=None
+        )  # as pip: `%` is literal (URL escapes)
         try:
             parser.read(path)
         except configparser.Error:
@@ -64,6 +73,7 @@ def pip_index_url(env: dict[str, str]) -> str:
     try:
         from pip._internal.models.index import PyPI  # pip's built-in default index
     except ImportError as err:
-        raise WrapperError("cannot tell which Python package index to use: set PIP_INDEX_URL "
-                           "or install pip") from err
+        raise WrapperError(
+            "cannot tell which Python package index to use: set PIP_INDEX_URL or install pip"
+        ) from err
     return PyPI.simple_url.rstrip("/")

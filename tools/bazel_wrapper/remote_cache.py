@@ -27,7 +27,8 @@ def args(command: str | None, env: dict[str, str]) -> list[str]:
     if parts.scheme not in SCHEMES:
         raise WrapperError(
             f"KRUNNER_REMOTE_CACHE: the scheme must be one of {', '.join(sorted(SCHEMES))} "
-            "(for example grpc://127.0.0.1:8980 or https://cache.example/krunner)")
+            "(for example grpc://127.0.0.1:8980 or https://cache.example/krunner)"
+        )
     # An `@` anywhere before the query is user info, even when a raw `/` in a token
     # makes urlsplit read it as part of the path.
     if parts.username or parts.password or "@" in url.split("?", 1)[0].split("#", 1)[0]:
@@ -35,10 +36,13 @@ def args(command: str | None, env: dict[str, str]) -> list[str]:
             "KRUNNER_REMOTE_CACHE carries credentials (user:token@): they would show on Bazel's "
             "command line and in its logs. Set the URL without them, and give the secret to Bazel "
             "through a credential helper (--credential_helper) or a --remote_header line in "
-            "user.bazelrc (README, 'A shared cache').")
+            "user.bazelrc (README, 'A shared cache')."
+        )
     try:
         parts.port
     except ValueError:
-        raise WrapperError("KRUNNER_REMOTE_CACHE: its port is not a number from 0 to 65535; "
-                           "fix the URL (for example grpc://127.0.0.1:8980)") from None
+        raise WrapperError(
+            "KRUNNER_REMOTE_CACHE: its port is not a number from 0 to 65535; "
+            "fix the URL (for example grpc://127.0.0.1:8980)"
+        ) from None
     return [f"--remote_cache={url}"]

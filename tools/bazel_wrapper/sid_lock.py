@@ -65,14 +65,16 @@ class SidLock:
             have = ", ".join(sorted(self.architectures)) or "none"
             raise WrapperError(
                 f"{LOCK_PATH.name} pins no sid root for this machine's architecture {arch} "
-                f"(it has: {have}); run {LOCK_TOOL} --arch {arch} on such a machine")
+                f"(it has: {have}); run {LOCK_TOOL} --arch {arch} on such a machine"
+            )
         return self.architectures[arch]
 
     def root_key(self, arch: str) -> str:
         """A short content hash of one architecture's pins: a changed lock gets a new root."""
-        canonical = json.dumps({"spec": self.spec_key,
-                                "debs": [dataclasses.asdict(d) for d in self.debs(arch)]},
-                               sort_keys=True)
+        canonical = json.dumps(
+            {"spec": self.spec_key, "debs": [dataclasses.asdict(d) for d in self.debs(arch)]},
+            sort_keys=True,
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -86,9 +88,13 @@ def load(path: Path = LOCK_PATH) -> SidLock:
             debs = []
             for entry in entries:
                 deb = Deb(**{k: entry[k] for k in _FIELDS})
-                if (not isinstance(deb.size, int) or len(deb.sha256) != 64
-                        or not deb.filename.startswith("pool/") or not deb.basename.endswith(".deb")
-                        or {"", ".", ".."} & set(deb.filename.split("/"))):
+                if (
+                    not isinstance(deb.size, int)
+                    or len(deb.sha256) != 64
+                    or not deb.filename.startswith("pool/")
+                    or not deb.basename.endswith(".deb")
+                    or {"", ".", ".."} & set(deb.filename.split("/"))
+                ):
                     raise ValueError(f"bad entry for {deb.package!r}")
                 debs.append(deb)
             arches[arch] = tuple(debs)
@@ -149,12 +155,16 @@ def _download(url: str, dest: Path) -> None:
     except urllib.error.HTTPError as err:
         if err.code in (404, 410):
             raise _Missing() from None
-        raise WrapperError(f"the Debian mirror answered HTTP {err.code} for {redact(url)}") from None
+        raise WrapperError(
+            f"the Debian mirror answered HTTP {err.code} for {redact(url)}"
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        raise WrapperError(f"cannot fetch {redact(url)} ({reason}): check the network and the "
-                           f"mirror (KRUNNER_DEBIAN_MIRROR), or set {DEBS_ENV} to a directory "
-                           "of the pinned .deb files") from None
+        raise WrapperError(
+            f"cannot fetch {redact(url)} ({reason}): check the network and the "
+            f"mirror (KRUNNER_DEBIAN_MIRROR), or set {DEBS_ENV} to a directory "
+            "of the pinned .deb files"
+        ) from None
 
 
 def _local_copy(deb: Deb, local: Path | None) -> Path | None:
@@ -186,15 +196,21 @@ def _fetch_one(deb: Deb, dest: Path, mirror: str | None, local: Path | None) -> 
             raise WrapperError(
                 f"{deb.package} {deb.version} ({deb.basename}) from {origin} has sha256 {got}, "
                 f"but {LOCK_PATH.name} pins {deb.sha256}: refused, as a tampered or corrupted "
-                "file. Remove it from its source and run again")
+                "file. Remove it from its source and run again"
+            )
         partial.rename(target)
         return target
     finally:
         partial.unlink(missing_ok=True)
 
 
-def fetch(debs: tuple[Deb, ...], dest: Path, mirror_of: Callable[[], str | None],
-          local: Path | None, log: Callable[[str], None]) -> list[Path]:
+def fetch(
+    debs: tuple[Deb, ...],
+    dest: Path,
+    mirror_of: Callable[[], str | None],
+    local: Path | None,
+    log: Callable[[str], None],
+) -> list[Path]:
     """Every pinned .deb in `dest`, checked against its sha256; one error names what failed.
 
     Files already in `dest` with the right hash are kept; the rest come from `local`
@@ -206,8 +222,14 @@ def fetch(debs: tuple[Deb, ...], dest: Path, mirror_of: Callable[[], str | None]
     mirror = mirror_of() if [d for d in todo if _local_copy(d, local) is None] else None
     if todo:
         total = sum(d.size for d in todo)
-        where = f"{local}" + (" and the Debian mirror" if mirror else "") if local else "the Debian mirror"
-        log(f"tools/bazel: fetching {len(todo)} pinned .deb files ({total / 1e6:.0f} MB) from {where}.")
+        where = (
+            f"{local}" + (" and the Debian mirror" if mirror else "")
+            if local
+            else "the Debian mirror"
+        )
+        log(
+            f"tools/bazel: fetching {len(todo)} pinned .deb files ({total / 1e6:.0f} MB) from {where}."
+        )
     missing: list[Deb] = []
     paths: dict[Deb, Path] = {}
     with concurrent.futures.ThreadPoolExecutor(_DOWNLOADS) as pool:
@@ -226,7 +248,8 @@ def fetch(debs: tuple[Deb, ...], dest: Path, mirror_of: Callable[[], str | None]
             f"the Debian mirror{f' {redact(mirror)}' if mirror else ''}. Ways out: point "
             "KRUNNER_DEBIAN_MIRROR at a snapshot of the Debian archive that still has it; set "
             f"{DEBS_ENV} to a directory holding the pinned .deb files; or re-resolve the lock "
-            f"with {LOCK_TOOL} (a new root, and a new manifest digest)")
+            f"with {LOCK_TOOL} (a new root, and a new manifest digest)"
+        )
     return [paths[d] for d in debs]
 
 
@@ -246,15 +269,21 @@ def write_repo(repo: Path, debs: tuple[Deb, ...], files: list[Path]) -> str:
             raise WrapperError(f"{err}: refused; run {LOCK_TOOL} to re-pin it") from None
         got = debfile.fields(control)
         if (got.get("Package"), got.get("Version"), got.get("Architecture")) != (
-                deb.package, deb.version, deb.architecture):
-            raise WrapperError(f"{deb.basename} holds {got.get('Package')} {got.get('Version')} "
-                               f"{got.get('Architecture')}, not the {deb.package} {deb.version} "
-                               f"{deb.architecture} {LOCK_PATH.name} names: run {LOCK_TOOL}")
+            deb.package,
+            deb.version,
+            deb.architecture,
+        ):
+            raise WrapperError(
+                f"{deb.basename} holds {got.get('Package')} {got.get('Version')} "
+                f"{got.get('Architecture')}, not the {deb.package} {deb.version} "
+                f"{deb.architecture} {LOCK_PATH.name} names: run {LOCK_TOOL}"
+            )
         try:
             os.link(path, repo / deb.basename)
         except OSError:  # another file system: a copy does as well
             shutil.copyfile(path, repo / deb.basename)
-        stanzas.append(control + f"Filename: ./{deb.basename}\nSize: {deb.size}\n"
-                       f"SHA256: {deb.sha256}\n")
+        stanzas.append(
+            control + f"Filename: ./{deb.basename}\nSize: {deb.size}\nSHA256: {deb.sha256}\n"
+        )
     (repo / "Packages").write_text("\n".join(stanzas))
     return f"deb [trusted=yes] copy://{repo} ./"

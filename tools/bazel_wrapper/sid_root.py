@@ -25,15 +25,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mirror.debian import NoDebianMirror, debian_mirror
+
 from bazel_wrapper import ca_trust, diagnose, manifest, namespace, sid_lock, tied, trust
 from bazel_wrapper.errors import WrapperError
-from mirror.debian import NoDebianMirror, debian_mirror
 
 SPEC_PATH = Path(__file__).with_name("sid_root.json")
 READY_MARKER = ".krunner-root-ready"
 # What the root's apt sources say: it was built from pinned files, not from an archive.
-SOURCES_NOTE = ("# This root was built by tools/bazel from the .deb files pinned in "
-                "tools/bazel_wrapper/sid_root.lock.json; it has no apt source.\n")
+SOURCES_NOTE = (
+    "# This root was built by tools/bazel from the .deb files pinned in "
+    "tools/bazel_wrapper/sid_root.lock.json; it has no apt source.\n"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +96,10 @@ def _lock(roots: Path, key: str):
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print("tools/bazel: another call is provisioning or updating the sid root; waiting.",
-              file=sys.stderr)
+        print(
+            "tools/bazel: another call is provisioning or updating the sid root; waiting.",
+            file=sys.stderr,
+        )
         fcntl.flock(lock, fcntl.LOCK_EX)
     return lock
 
@@ -109,8 +114,10 @@ def ensure_root(spec: RootSpec, cache: Path, lock: sid_lock.SidLock | None = Non
     trust.mask_group_writes()  # what is made here must pass _ready's check next time
     lock = lock if lock is not None else sid_lock.load()
     if lock.spec_key != spec.key():
-        raise WrapperError(f"{SPEC_PATH.name} changed since {sid_lock.LOCK_PATH.name} was made: "
-                           f"run {sid_lock.LOCK_TOOL} to pin the packages of the new root")
+        raise WrapperError(
+            f"{SPEC_PATH.name} changed since {sid_lock.LOCK_PATH.name} was made: "
+            f"run {sid_lock.LOCK_TOOL} to pin the packages of the new root"
+        )
     debs = lock.debs(sid_lock.host_arch())
     trust.private_dir(cache, "cache directory")
     roots = trust.private_dir(cache / "roots", "sid roots directory")
@@ -120,11 +127,18 @@ def ensure_root(spec: RootSpec, cache: Path, lock: sid_lock.SidLock | None = Non
         return root
     with _lock(roots, key) as lock_file:
         if not _ready(root):
-            _provision(spec, debs, root, trust.private_dir(cache / "debs", "pinned .deb files"),
-                       lock_file.fileno())
+            _provision(
+                spec,
+                debs,
+                root,
+                trust.private_dir(cache / "debs", "pinned .deb files"),
+                lock_file.fileno(),
+            )
         elif not ca_trust.is_current(root):
-            print("tools/bazel: the host's CA certificates changed; updating the sid root's.",
-                  file=sys.stderr)
+            print(
+                "tools/bazel: the host's CA certificates changed; updating the sid root's.",
+                file=sys.stderr,
+            )
             ca_trust.refresh(root, lambda argv, what: _run_in_root(root, argv, what))
     return root
 
@@ -144,18 +158,23 @@ def work_dirs(root: Path) -> tuple[Path, Path]:
     return root.with_name(root.name + ".partial"), root.with_name(root.name + ".tmp")
 
 
-def _provision(spec: RootSpec, debs: tuple[sid_lock.Deb, ...], root: Path, deb_dir: Path,
-               lock_fd: int) -> None:
+def _provision(
+    spec: RootSpec, debs: tuple[sid_lock.Deb, ...], root: Path, deb_dir: Path, lock_fd: int
+) -> None:
     partial, scratch = work_dirs(root)
     for leftover in (partial, scratch, root):  # from a call that was killed
         _remove_tree(leftover)
-    print(f"tools/bazel: provisioning Bazel {spec.pinned['bazel-bootstrap']} in a Debian "
-          f"{spec.suite} root at {root} from {len(debs)} pinned packages (once; about a "
-          f"minute, {diagnose.ROOT_BYTES / 1e9:.1f} GB).", file=sys.stderr)
+    print(
+        f"tools/bazel: provisioning Bazel {spec.pinned['bazel-bootstrap']} in a Debian "
+        f"{spec.suite} root at {root} from {len(debs)} pinned packages (once; about a "
+        f"minute, {diagnose.ROOT_BYTES / 1e9:.1f} GB).",
+        file=sys.stderr,
+    )
     try:
         scratch.mkdir(mode=0o700)
-        files = sid_lock.fetch(debs, deb_dir, _mirror_or_none, _local_debs(),
-                               log=lambda m: print(m, file=sys.stderr))
+        files = sid_lock.fetch(
+            debs, deb_dir, _mirror_or_none, _local_debs(), log=lambda m: print(m, file=sys.stderr)
+        )
         source = sid_lock.write_repo(scratch / "repo", debs, files)
         _mmdebstrap(spec, source, partial, scratch, lock_fd)
         (partial / "etc/apt/sources.list").write_text(SOURCES_NOTE)
@@ -163,8 +182,10 @@ def _provision(spec: RootSpec, debs: tuple[sid_lock.Deb, ...], root: Path, deb_d
         _check_pins(spec, partial)
         _check_lock(debs, partial)
         digest = manifest.record(partial)
-        (partial / READY_MARKER).write_text(json.dumps(
-            {"spec": dataclasses.asdict(spec), "manifest_sha256": digest}, indent=1) + "\n")
+        (partial / READY_MARKER).write_text(
+            json.dumps({"spec": dataclasses.asdict(spec), "manifest_sha256": digest}, indent=1)
+            + "\n"
+        )
         os.chmod(partial / READY_MARKER, 0o644)  # whatever the umask: _ready checks it
         partial.rename(root)
     except BaseException:
@@ -180,8 +201,9 @@ def _mirror_or_none() -> str | None:
         return debian_mirror()
     except NoDebianMirror as err:
         if _local_debs() is None:
-            raise WrapperError(f"{err}, or set {sid_lock.DEBS_ENV} to a directory of the pinned "
-                               ".deb files") from err
+            raise WrapperError(
+                f"{err}, or set {sid_lock.DEBS_ENV} to a directory of the pinned .deb files"
+            ) from err
         return None
 
 
@@ -192,8 +214,10 @@ def _local_debs() -> Path | None:
         return None
     path = Path(value)
     if not path.is_dir():
-        raise WrapperError(f"{sid_lock.DEBS_ENV}={value} is not a directory: point it at a "
-                           "directory of the pinned .deb files, or unset it")
+        raise WrapperError(
+            f"{sid_lock.DEBS_ENV}={value} is not a directory: point it at a "
+            "directory of the pinned .deb files, or unset it"
+        )
     return path
 
 
@@ -201,19 +225,31 @@ def _mmdebstrap(spec: RootSpec, source: str, target: Path, scratch: Path, lock_f
     exe = shutil.which("mmdebstrap")
     if exe is None:
         if os.geteuid() != 0:
-            raise WrapperError("mmdebstrap is missing: install it (sudo apt-get install mmdebstrap) "
-                               "and run tools/bazel again")
+            raise WrapperError(
+                "mmdebstrap is missing: install it (sudo apt-get install mmdebstrap) "
+                "and run tools/bazel again"
+            )
         print("tools/bazel: installing mmdebstrap from Debian.", file=sys.stderr)
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "mmdebstrap", "uidmap"]):
+        for cmd in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "mmdebstrap", "uidmap"],
+        ):
             _run(cmd, "installing mmdebstrap")
         exe = shutil.which("mmdebstrap") or "mmdebstrap"
     privileged = os.geteuid() == 0
     # Unprivileged mmdebstrap writes subuid-owned files; a tarball extracted by the
     # caller gives a root the caller owns and its user namespace maps to 0.
     output = str(target) if privileged else str(scratch / "root.tar")
-    cmd = [exe, f"--mode={'root' if privileged else 'unshare'}", f"--variant={spec.variant}",
-           f"--include={spec.include()}", "--quiet", spec.suite, output, source]
+    cmd = [
+        exe,
+        f"--mode={'root' if privileged else 'unshare'}",
+        f"--variant={spec.variant}",
+        f"--include={spec.include()}",
+        "--quiet",
+        spec.suite,
+        output,
+        source,
+    ]
     # TMPDIR: mmdebstrap's own scratch files go under the cache too, never /tmp.
     tmpdir = scratch
     if not privileged:
@@ -227,13 +263,22 @@ def _mmdebstrap(spec: RootSpec, source: str, target: Path, scratch: Path, lock_f
         os.chmod(tmpdir, 0o1777)
     proc = tied.run(["env", f"TMPDIR={tmpdir}", *cmd], keep_fds=(lock_fd,))
     if proc.returncode != 0:
-        raise WrapperError(diagnose.explain(
-            proc.returncode, proc.stdout, lock_path=sid_lock.LOCK_PATH, suite=spec.suite,
-            disk=target.parent, privileged=privileged))
+        raise WrapperError(
+            diagnose.explain(
+                proc.returncode,
+                proc.stdout,
+                lock_path=sid_lock.LOCK_PATH,
+                suite=spec.suite,
+                disk=target.parent,
+                privileged=privileged,
+            )
+        )
     if not privileged:
         target.mkdir(parents=True)
-        _run(["tar", "-xf", output, "-C", str(target), "--no-same-owner", "--exclude=./dev/*"],
-             "unpacking the sid root")
+        _run(
+            ["tar", "-xf", output, "-C", str(target), "--no-same-owner", "--exclude=./dev/*"],
+            "unpacking the sid root",
+        )
 
 
 def _run_in_root(root: Path, argv: list[str], what: str) -> None:
@@ -244,7 +289,9 @@ def _check_pins(spec: RootSpec, root: Path) -> None:
     installed = {name: version for name, (version, _arch) in manifest.installed(root).items()}
     wrong = {n: (v, installed.get(n)) for n, v in spec.pinned.items() if installed.get(n) != v}
     if wrong:
-        lines = ", ".join(f"{n}: pinned {want}, got {got}" for n, (want, got) in sorted(wrong.items()))
+        lines = ", ".join(
+            f"{n}: pinned {want}, got {got}" for n, (want, got) in sorted(wrong.items())
+        )
         raise WrapperError(f"the sid root does not match {SPEC_PATH}: {lines}")
 
 
@@ -255,9 +302,11 @@ def _check_lock(debs: tuple[sid_lock.Deb, ...], root: Path) -> None:
     if installed != locked:
         extra = sorted(f"{n} {v}" for n, v, _ in installed - locked)
         unused = sorted(f"{n} {v}" for n, v, _ in locked - installed)
-        raise WrapperError(f"the sid root does not match {sid_lock.LOCK_PATH.name} (installed but "
-                           f"not pinned: {extra or 'none'}; pinned but not installed: "
-                           f"{unused or 'none'}): run {sid_lock.LOCK_TOOL}")
+        raise WrapperError(
+            f"the sid root does not match {sid_lock.LOCK_PATH.name} (installed but "
+            f"not pinned: {extra or 'none'}; pinned but not installed: "
+            f"{unused or 'none'}): run {sid_lock.LOCK_TOOL}"
+        )
 
 
 def _run(cmd: list[str], what: str) -> None:

@@ -18,8 +18,11 @@ DROPPED = ("--host_javabase",)
 
 def filtered(text: str) -> str:
     """`text` without the lines that set a dropped option."""
-    return "".join(line for line in text.splitlines(keepends=True)
-                   if not any(opt in line.split("#", 1)[0] for opt in DROPPED))
+    return "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if not any(opt in line.split("#", 1)[0] for opt in DROPPED)
+    )
 
 
 def quiet_copy(root: Path, cache: Path) -> Path | None:

@@ -47,8 +47,12 @@ def run(cmd: list[str], keep_fds: tuple[int, ...] = ()) -> subprocess.CompletedP
     """
     guardian = subprocess.Popen(
         [sys.executable, "-B", os.path.abspath(__file__), str(os.getpid()), "--", *cmd],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-        pass_fds=keep_fds)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        pass_fds=keep_fds,
+    )
     try:
         out, _ = guardian.communicate()
     except BaseException:
@@ -114,8 +118,11 @@ def _guard(parent: int, cmd: list[str]) -> int:
         if os.getppid() != parent:  # the wrapper died before PDEATHSIG was armed
             return SIGNAL_BASE + signal.SIGTERM
         try:
-            child = subprocess.Popen(cmd, start_new_session=True,
-                                     preexec_fn=lambda: _prctl(PR_SET_PDEATHSIG, signal.SIGKILL))
+            child = subprocess.Popen(
+                cmd,
+                start_new_session=True,
+                preexec_fn=lambda: _prctl(PR_SET_PDEATHSIG, signal.SIGKILL),
+            )
         except OSError as err:
             print(f"cannot run {cmd[0]}: {err}", flush=True)
             return 127

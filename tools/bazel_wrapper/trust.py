@@ -34,8 +34,13 @@ def _problem(path: Path, st: os.stat_result, uid: int, is_target: bool) -> str |
     writable_by_others = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
     if writable_by_others and (is_target or not sticky):
-        who = "group and others" if (st.st_mode & stat.S_IWGRP and st.st_mode & stat.S_IWOTH) \
-            else "its group" if st.st_mode & stat.S_IWGRP else "others"
+        who = (
+            "group and others"
+            if (st.st_mode & stat.S_IWGRP and st.st_mode & stat.S_IWOTH)
+            else "its group"
+            if st.st_mode & stat.S_IWGRP
+            else "others"
+        )
         return f"it is writable by {who} (mode {stat.S_IMODE(st.st_mode):04o})"
     return None
 
@@ -57,8 +62,11 @@ def check_path(path: Path, what: str, uid: int | None = None, _depth: int = 0) -
             raise WrapperError(f"{what} {path}: {component} does not exist") from None
         if stat.S_ISLNK(st.st_mode):
             if st.st_uid not in (uid, 0):
-                raise WrapperError(_message(path, component, what,
-                                            f"it is a symlink owned by {_owner_name(st.st_uid)}"))
+                raise WrapperError(
+                    _message(
+                        path, component, what, f"it is a symlink owned by {_owner_name(st.st_uid)}"
+                    )
+                )
             # A link's own mode means nothing (always 0777); what it points to must pass.
             if _depth >= 40:
                 raise WrapperError(f"{what} {path}: too many levels of symlinks at {component}")
@@ -72,12 +80,17 @@ def check_path(path: Path, what: str, uid: int | None = None, _depth: int = 0) -
 
 def _message(path: Path, component: Path, what: str, problem: str) -> str:
     where = str(path) if component == path else f"{path}: its ancestor {component}"
-    fix = (f"chmod go-w {component}" if "writable" in problem
-           else f"chown -R {os.geteuid()} {component}, if its content is yours")
-    return (f"refusing to use the {what} {where}: {problem}. Another user could have put "
-            "programs there that tools/bazel would run as you. Set KRUNNER_CACHE to a directory "
-            f"that only you can write (under sudo, use `sudo -H` or unset KRUNNER_CACHE and "
-            f"XDG_CACHE_HOME), or fix it ({fix}) if you are sure of what it holds.")
+    fix = (
+        f"chmod go-w {component}"
+        if "writable" in problem
+        else f"chown -R {os.geteuid()} {component}, if its content is yours"
+    )
+    return (
+        f"refusing to use the {what} {where}: {problem}. Another user could have put "
+        "programs there that tools/bazel would run as you. Set KRUNNER_CACHE to a directory "
+        f"that only you can write (under sudo, use `sudo -H` or unset KRUNNER_CACHE and "
+        f"XDG_CACHE_HOME), or fix it ({fix}) if you are sure of what it holds."
+    )
 
 
 def mask_group_writes() -> None:

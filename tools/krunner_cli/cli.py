@@ -35,8 +35,12 @@ def inspect_data(w: Wheel) -> dict:
         "distro_keys": w.distro_keys,
         "volume_version": w.volume_version,
         "python_version": w.python_version,
-        "volume": {"member": w.volume.name, "packed_bytes": w.volume.packed_size,
-                   "unpacked_bytes": w.volume.unpacked_size, "files": w.volume.file_count},
+        "volume": {
+            "member": w.volume.name,
+            "packed_bytes": w.volume.packed_size,
+            "unpacked_bytes": w.volume.unpacked_size,
+            "files": w.volume.file_count,
+        },
         "components": components(w),
     }
 
@@ -44,8 +48,10 @@ def inspect_data(w: Wheel) -> dict:
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*header), fmt.format(*["-" * w for w in widths])] +
-                     [fmt.format(*[str(c) for c in r]) for r in rows])
+    return "\n".join(
+        [fmt.format(*header), fmt.format(*["-" * w for w in widths])]
+        + [fmt.format(*[str(c) for c in r]) for r in rows]
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,10 +61,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("wheel", type=click.Path())
-@click.option("--json", "as_json", is_flag=True,
-              help="JSON with keys file, distribution, version, platform_tags, entry_point, distro_keys, "
-                   "volume_version, python_version, volume{member,packed_bytes,unpacked_bytes,files}, "
-                   "components[{name,version,license,source}].")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON with keys file, distribution, version, platform_tags, entry_point, distro_keys, "
+    "volume_version, python_version, volume{member,packed_bytes,unpacked_bytes,files}, "
+    "components[{name,version,license,source}].",
+)
 def inspect(wheel: str, as_json: bool) -> None:
     """What a krunner WHEEL carries: tags, distro key, volume, components."""
     data = inspect_data(_load(wheel))
@@ -66,12 +76,14 @@ def inspect(wheel: str, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     v = data["volume"]
-    click.echo(f"{data['distribution']} {data['version']}  ({data['file']})\n"
-               f"platform tags:  {' '.join(data['platform_tags'])}\n"
-               f"entry point:    {data['entry_point']}   distro keys: {', '.join(data['distro_keys'])}\n"
-               f"volume version: {data['volume_version']}   python: {data['python_version']}\n"
-               f"volume:         {v['member']}: {v['packed_bytes']:,} bytes packed, "
-               f"{v['unpacked_bytes']:,} unpacked, {v['files']:,} files\n")
+    click.echo(
+        f"{data['distribution']} {data['version']}  ({data['file']})\n"
+        f"platform tags:  {' '.join(data['platform_tags'])}\n"
+        f"entry point:    {data['entry_point']}   distro keys: {', '.join(data['distro_keys'])}\n"
+        f"volume version: {data['volume_version']}   python: {data['python_version']}\n"
+        f"volume:         {v['member']}: {v['packed_bytes']:,} bytes packed, "
+        f"{v['unpacked_bytes']:,} unpacked, {v['files']:,} files\n"
+    )
     rows = [[c["name"], c["version"], c["license"], c["source"]] for c in data["components"]]
     click.echo(_table(rows, ["component", "version", "license", "from"]))
 
@@ -84,17 +96,29 @@ def compare_data(a: Wheel, b: Wheel, top: int) -> dict:
     changed = sorted(k for k in files_a & files_b if ma[k].sha256 != mb[k].sha256)
     pa = {c["name"].lower(): c["version"] for c in components(a)}
     pb = {c["name"].lower(): c["version"] for c in components(b)}
-    packages = {n: {"a": pa.get(n), "b": pb.get(n)} for n in sorted(pa.keys() | pb.keys())
-                if pa.get(n) != pb.get(n)}
-    deltas = sorted(((mb[k].size if k in files_b else 0) - (ma[k].size if k in files_a else 0), k)
-                    for k in files_a | files_b)
+    packages = {
+        n: {"a": pa.get(n), "b": pb.get(n)}
+        for n in sorted(pa.keys() | pb.keys())
+        if pa.get(n) != pb.get(n)
+    }
+    deltas = sorted(
+        ((mb[k].size if k in files_b else 0) - (ma[k].size if k in files_a else 0), k)
+        for k in files_a | files_b
+    )
     biggest = sorted(deltas, key=lambda d: (-abs(d[0]), d[1]))[:top]
     return {
-        "a": a.path.name, "b": b.path.name,
-        "added": sorted(files_b - files_a), "removed": sorted(files_a - files_b), "changed": changed,
+        "a": a.path.name,
+        "b": b.path.name,
+        "added": sorted(files_b - files_a),
+        "removed": sorted(files_a - files_b),
+        "changed": changed,
         "packages": packages,
-        "size": {"a_unpacked": a.volume.unpacked_size, "b_unpacked": b.volume.unpacked_size,
-                 "a_packed": a.volume.packed_size, "b_packed": b.volume.packed_size},
+        "size": {
+            "a_unpacked": a.volume.unpacked_size,
+            "b_unpacked": b.volume.unpacked_size,
+            "a_packed": a.volume.packed_size,
+            "b_packed": b.volume.packed_size,
+        },
         "largest_deltas": [{"path": k, "delta_bytes": d} for d, k in biggest],
     }
 
@@ -102,9 +126,15 @@ def compare_data(a: Wheel, b: Wheel, top: int) -> dict:
 @main.command()
 @click.argument("wheel", type=click.Path())
 @click.argument("other", type=click.Path())
-@click.option("--top", default=15, show_default=True, help="how many of the largest size deltas to list")
-@click.option("--json", "as_json", is_flag=True,
-              help="JSON with keys a, b, added, removed, changed, packages{name:{a,b}}, size, largest_deltas.")
+@click.option(
+    "--top", default=15, show_default=True, help="how many of the largest size deltas to list"
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON with keys a, b, added, removed, changed, packages{name:{a,b}}, size, largest_deltas.",
+)
 def compare(wheel: str, other: str, top: int, as_json: bool) -> None:
     """What differs between the volumes of WHEEL and OTHER."""
     data = compare_data(_load(wheel), _load(other), top)
@@ -112,15 +142,26 @@ def compare(wheel: str, other: str, top: int, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     s = data["size"]
-    click.echo(f"{data['a']}  ->  {data['b']}\n"
-               f"files: {len(data['added'])} added, {len(data['removed'])} removed, {len(data['changed'])} changed\n"
-               f"volume: {s['a_packed']:,} -> {s['b_packed']:,} bytes packed, "
-               f"{s['a_unpacked']:,} -> {s['b_unpacked']:,} unpacked\n")
+    click.echo(
+        f"{data['a']}  ->  {data['b']}\n"
+        f"files: {len(data['added'])} added, {len(data['removed'])} removed, {len(data['changed'])} changed\n"
+        f"volume: {s['a_packed']:,} -> {s['b_packed']:,} bytes packed, "
+        f"{s['a_unpacked']:,} -> {s['b_unpacked']:,} unpacked\n"
+    )
     if data["packages"]:
-        click.echo(_table([[n, v["a"] or "-", v["b"] or "-"] for n, v in data["packages"].items()],
-                          ["component", "a", "b"]) + "\n")
-    click.echo(_table([[d["path"], f"{d['delta_bytes']:+,}"] for d in data["largest_deltas"]],
-                      ["largest size deltas", "bytes"]))
+        click.echo(
+            _table(
+                [[n, v["a"] or "-", v["b"] or "-"] for n, v in data["packages"].items()],
+                ["component", "a", "b"],
+            )
+            + "\n"
+        )
+    click.echo(
+        _table(
+            [[d["path"], f"{d['delta_bytes']:+,}"] for d in data["largest_deltas"]],
+            ["largest size deltas", "bytes"],
+        )
+    )
 
 
 def run() -> int:

@@ -86,16 +86,22 @@ def _safe(name: str, wheel: Path) -> str:
         name = name[2:]
     parts = name.split("/")
     if name.startswith("/") or ".." in parts:
-        raise KrunnerError(f"{wheel}: volume member {name!r} would be extracted outside the volume root")
+        raise KrunnerError(
+            f"{wheel}: volume member {name!r} would be extracted outside the volume root"
+        )
     return name.rstrip("/") or "."
 
 
 def _check_link(name: str, target: str, wheel: Path) -> None:
     if target.startswith("/"):
-        raise KrunnerError(f"{wheel}: volume link {name} -> {target} points outside the volume (absolute)")
+        raise KrunnerError(
+            f"{wheel}: volume link {name} -> {target} points outside the volume (absolute)"
+        )
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
     if resolved == ".." or resolved.startswith("../"):
-        raise KrunnerError(f"{wheel}: volume link {name} -> {target} points outside the volume root")
+        raise KrunnerError(
+            f"{wheel}: volume link {name} -> {target} points outside the volume root"
+        )
 
 
 MAX_LINK_HOPS = 40  # as the kernel's limit: more is a loop
@@ -136,24 +142,34 @@ def check_tree(members: dict[str, "Member"], wheel: Path) -> None:
     links = {n: m.link for n, m in members.items() if m.kind == "symlink"}
     for name in sorted(links):
         if link_escapes(links, name):
-            raise KrunnerError(f"{wheel}: volume link {name} -> {links[name]} points outside the "
-                               "volume root (or loops) once the volume's other links are followed")
+            raise KrunnerError(
+                f"{wheel}: volume link {name} -> {links[name]} points outside the "
+                "volume root (or loops) once the volume's other links are followed"
+            )
     for name in sorted(members):
         parts = name.split("/")
         for i in range(1, len(parts)):
             parent = "/".join(parts[:i])
             if parent in links:
-                raise KrunnerError(f"{wheel}: volume member {name} is below the link {parent}: "
-                                   "extracting it would write where the link points")
+                raise KrunnerError(
+                    f"{wheel}: volume member {name} is below the link {parent}: "
+                    "extracting it would write where the link points"
+                )
 
 
 def _want_head(name: str) -> bool:
-    return (name.startswith("bin/") or name.endswith(".so") or ".so." in name
-            or name.endswith("/METADATA") or name.endswith("patchlevel.h"))
+    return (
+        name.startswith("bin/")
+        or name.endswith(".so")
+        or ".so." in name
+        or name.endswith("/METADATA")
+        or name.endswith("patchlevel.h")
+    )
 
 
-def read_volume(zf: zipfile.ZipFile, member: str, wheel: Path,
-                progress: Callable[[int], None] = lambda n: None) -> Volume:
+def read_volume(
+    zf: zipfile.ZipFile, member: str, wheel: Path, progress: Callable[[int], None] = lambda n: None
+) -> Volume:
     """Stream the volume tar.xz `member` of `zf`."""
     info = zf.getinfo(member)
     members: dict[str, Member] = {}
@@ -169,12 +185,18 @@ def read_volume(zf: zipfile.ZipFile, member: str, wheel: Path,
             return data
 
     try:
-        with zf.open(member) as raw, lzma.open(Counting(raw)) as xz, tarfile.open(fileobj=xz, mode="r|") as tar:
+        with (
+            zf.open(member) as raw,
+            lzma.open(Counting(raw)) as xz,
+            tarfile.open(fileobj=xz, mode="r|") as tar,
+        ):
             for m in tar:
                 name = _safe(m.name, wheel)
                 if name in members and not (m.isdir() and members[name].kind == "dir"):
-                    raise KrunnerError(f"{wheel}: volume member {name} appears twice; extraction "
-                                       "would keep only the last one")
+                    raise KrunnerError(
+                        f"{wheel}: volume member {name} appears twice; extraction "
+                        "would keep only the last one"
+                    )
                 if m.issym():
                     _check_link(name, m.linkname, wheel)
                     members[name] = Member("symlink", link=m.linkname)
@@ -193,8 +215,17 @@ def read_volume(zf: zipfile.ZipFile, member: str, wheel: Path,
                     if _want_head(name):
                         heads[name] = first[:65536]
                     members[name] = Member("file", size=m.size, sha256=digest.hexdigest())
-    except (lzma.LZMAError, tarfile.TarError, EOFError, zipfile.BadZipFile, zlib.error,
-            NotImplementedError, RuntimeError, ValueError, OSError) as err:
+    except (
+        lzma.LZMAError,
+        tarfile.TarError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+        OSError,
+    ) as err:
         raise KrunnerError(f"{wheel}: volume {member} is corrupt ({_one_line(err)})") from None
     check_tree(members, wheel)
     return Volume(member, info.compress_size, members, heads)
@@ -227,12 +258,22 @@ def read_wheel(path: Path, progress: Callable[[int], None] = lambda n: None) -> 
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as err:
         # NotImplementedError: a central directory claiming a zip version from the future
         # (found by tests/fuzz)
-        raise KrunnerError(f"{path}: not a wheel (not a readable zip archive: {_one_line(err)})") from None
+        raise KrunnerError(
+            f"{path}: not a wheel (not a readable zip archive: {_one_line(err)})"
+        ) from None
     try:
         with zf:
             return _read_wheel(zf, path, progress)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError,
-            ValueError, configparser.Error) as err:  # ValueError: JSON, UTF-8, numbers
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        configparser.Error,
+    ) as err:  # ValueError: JSON, UTF-8, numbers
         raise KrunnerError(f"{path}: malformed wheel ({_one_line(err)})") from None
 
 
@@ -243,8 +284,10 @@ def _read_small(zf: zipfile.ZipFile, name: str, wheel: Path, limit: int = MAX_TE
     except KeyError:
         raise KrunnerError(f"{wheel}: not a wheel (no {name})") from None
     if info.file_size > limit:
-        raise KrunnerError(f"{wheel}: {name} is {info.file_size:,} bytes unpacked, more than the "
-                           f"{limit:,} such a file can be; not a krunner wheel")
+        raise KrunnerError(
+            f"{wheel}: {name} is {info.file_size:,} bytes unpacked, more than the "
+            f"{limit:,} such a file can be; not a krunner wheel"
+        )
     with zf.open(info) as f:
         return f.read(limit + 1)[:limit]
 
@@ -260,7 +303,9 @@ def _check_sbom(sbom: object, wheel: Path) -> dict:
         for key in ("name", "versionInfo", "version", "licenseConcluded", "licenseDeclared"):
             if p.get(key) is not None and not isinstance(p[key], str):
                 raise KrunnerError(f"{wheel}: its SBOM's component {key} is not a string")
-        if not isinstance(p.get("properties", []), list) or not isinstance(p.get("licenses") or [], list):
+        if not isinstance(p.get("properties", []), list) or not isinstance(
+            p.get("licenses") or [], list
+        ):
             raise KrunnerError(f"{wheel}: its SBOM's component properties/licenses are not lists")
     return sbom
 
@@ -285,7 +330,9 @@ def _read_wheel(zf: zipfile.ZipFile, path: Path, progress: Callable[[int], None]
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", entry):
         raise KrunnerError(f"{path}: not a krunner wheel (entry point name {entry!r})")
     package = "ai/backend/krunner/" + entry
-    volumes = sorted(n for n in names if n.startswith(package + "/krunner-env.") and n.endswith(".tar.xz"))
+    volumes = sorted(
+        n for n in names if n.startswith(package + "/krunner-env.") and n.endswith(".tar.xz")
+    )
     if not volumes:
         raise KrunnerError(f"{path}: not a krunner wheel (no {package}/krunner-env.*.tar.xz)")
 
@@ -295,9 +342,14 @@ def _read_wheel(zf: zipfile.ZipFile, path: Path, progress: Callable[[int], None]
     keys = (text(f"{package}/versions.txt") or "").split()
     key = keys[0] if keys else ""
     version = text(f"{package}/krunner-version.{key}.txt")
-    sbom_names = [n for n in names if n.startswith(di + "/") and n.endswith((".spdx.json", ".cdx.json"))]
-    sbom = (_check_sbom(json.loads(_read_small(zf, sbom_names[0], path, MAX_SBOM)), path)
-            if sbom_names else None)
+    sbom_names = [
+        n for n in names if n.startswith(di + "/") and n.endswith((".spdx.json", ".cdx.json"))
+    ]
+    sbom = (
+        _check_sbom(json.loads(_read_small(zf, sbom_names[0], path, MAX_SBOM)), path)
+        if sbom_names
+        else None
+    )
     return Wheel(
         path=path,
         distribution=meta["Name"],
@@ -326,7 +378,7 @@ def elf_summary(head: bytes) -> dict | None:
         off = phoff + i * phentsize
         if off + 4 > len(head):
             break
-        p_type = int.from_bytes(head[off:off + 4], "little")
+        p_type = int.from_bytes(head[off : off + 4], "little")
         interp |= p_type == 3
         dyn |= p_type == 2
     return {"machine": MACHINES.get(machine, str(machine)), "static": not interp and not dyn}
@@ -357,10 +409,15 @@ def components(wheel: Wheel) -> list[dict]:
     """The component table: from the SBOM if the wheel has one, else derived from the volume."""
     if wheel.sbom:
         packages = wheel.sbom.get("packages") or wheel.sbom.get("components") or []
-        return [{"name": p.get("name") or "?", "version": p.get("versionInfo") or p.get("version") or "",
-                 "license": p.get("licenseConcluded") or p.get("licenseDeclared") or cdx_license(p),
-                 "source": "sbom: " + _artifact(p)}
-                for p in packages]
+        return [
+            {
+                "name": p.get("name") or "?",
+                "version": p.get("versionInfo") or p.get("version") or "",
+                "license": p.get("licenseConcluded") or p.get("licenseDeclared") or cdx_license(p),
+                "source": "sbom: " + _artifact(p),
+            }
+            for p in packages
+        ]
     out = []
     vol = wheel.volume
     for name, head in sorted(vol.heads.items()):
@@ -369,15 +426,37 @@ def components(wheel: Wheel) -> list[dict]:
             if not meta["Name"]:
                 continue  # not a distribution's metadata; nothing to list
             lic = meta.get("License-Expression") or (meta.get("License") or "").split("\n")[0][:60]
-            out.append({"name": meta["Name"], "version": meta["Version"] or "", "license": lic,
-                        "source": "dist-info"})
+            out.append(
+                {
+                    "name": meta["Name"],
+                    "version": meta["Version"] or "",
+                    "license": lic,
+                    "source": "dist-info",
+                }
+            )
         elif name.endswith("patchlevel.h"):
             m = re.search(rb'#define\s+PY_VERSION\s+"([^"]+)"', head)
             if m:
-                out.append({"name": "CPython", "version": m.group(1).decode(), "license": "PSF-2.0",
-                            "source": name})
-        elif name.startswith("bin/") and (e := elf_summary(head)) and vol.members[name].size < 8 << 20 \
-                and not name.startswith("bin/python"):
-            out.append({"name": name[4:], "version": "", "license": "",
-                        "source": f"ELF {e['machine']}{' static' if e['static'] else ''}"})
+                out.append(
+                    {
+                        "name": "CPython",
+                        "version": m.group(1).decode(),
+                        "license": "PSF-2.0",
+                        "source": name,
+                    }
+                )
+        elif (
+            name.startswith("bin/")
+            and (e := elf_summary(head))
+            and vol.members[name].size < 8 << 20
+            and not name.startswith("bin/python")
+        ):
+            out.append(
+                {
+                    "name": name[4:],
+                    "version": "",
+                    "license": "",
+                    "source": f"ELF {e['machine']}{' static' if e['static'] else ''}",
+                }
+            )
     return out

@@ -23,22 +23,37 @@ WORKSPACE = Path(__file__).resolve().parents[2]
 
 def _default_dest() -> Path:
     base = os.environ.get("KRUNNER_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "krunner-bazel")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "krunner-bazel"
+    )
     return Path(base) / "mirror"
 
 
 def main(argv: list[str]) -> int:
     """Parse `argv` and run the sub-command; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="tools/mirror", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="tools/mirror",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_fill = sub.add_parser("fill", help="download and verify every offline source in the lock")
-    p_fill.add_argument("--lock", type=Path, default=WORKSPACE / "third_party/sources.lock.json",
-                        help="the sources lock (default: %(default)s)")
-    p_fill.add_argument("--dest", type=Path, default=_default_dest(),
-                        help="the mirror directory (default: %(default)s)")
-    p_fill.add_argument("--debian-mirror", default=None,
-                        help="Debian archive base URL (default: from this machine's apt sources)")
+    p_fill.add_argument(
+        "--lock",
+        type=Path,
+        default=WORKSPACE / "third_party/sources.lock.json",
+        help="the sources lock (default: %(default)s)",
+    )
+    p_fill.add_argument(
+        "--dest",
+        type=Path,
+        default=_default_dest(),
+        help="the mirror directory (default: %(default)s)",
+    )
+    p_fill.add_argument(
+        "--debian-mirror",
+        default=None,
+        help="Debian archive base URL (default: from this machine's apt sources)",
+    )
     p_tree = sub.add_parser("treehash", help="print the tree hash of an archive")
     p_tree.add_argument("archive", type=Path, help="a tar archive (.tar.gz, .tar.xz, .tar.bz2)")
     p_tree.add_argument("--strip-prefix", default="", help="the archive's top directory")

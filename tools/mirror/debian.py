@@ -31,15 +31,20 @@ def with_auth(url: str) -> tuple[str, dict[str, str]]:
         return url, {}
     netloc = parts.netloc.rsplit("@", 1)[1]
     bare = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    login = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
+    login = (
+        f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
+    )
     return bare, {"Authorization": "Basic " + base64.b64encode(login.encode()).decode()}
 
 
 def _deb822_uris(text: str) -> list[str]:
     uris = []
     for stanza in text.split("\n\n"):
-        fields = dict(line.split(":", 1) for line in stanza.splitlines()
-                      if ":" in line and not line.startswith(("#", " ")))
+        fields = dict(
+            line.split(":", 1)
+            for line in stanza.splitlines()
+            if ":" in line and not line.startswith(("#", " "))
+        )
         if "deb" in fields.get("Types", "").split():
             uris += fields.get("URIs", "").split()
     return uris
@@ -82,4 +87,5 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
             return uri.rstrip("/")
     raise NoDebianMirror(
         f"no Debian archive (a `deb` source ending in /debian) in {apt_dir}/sources.list*; "
-        "set KRUNNER_DEBIAN_MIRROR to your Debian mirror's URL")
+        "set KRUNNER_DEBIAN_MIRROR to your Debian mirror's URL"
+    )

@@ -63,35 +63,40 @@ def _download(url: str, target: Path, sha256: str, what: str, earlier: str | Non
     try:
         with os.fdopen(fd, "wb") as out:
             try:
-                with urllib.request.urlopen(urllib.request.Request(bare, headers=headers),
-                                            timeout=120) as resp:
+                with urllib.request.urlopen(
+                    urllib.request.Request(bare, headers=headers), timeout=120
+                ) as resp:
                     for chunk in iter(lambda: resp.read(1 << 20), b""):
                         out.write(chunk)
             except (urllib.error.URLError, OSError, ValueError) as err:
                 raise MirrorError(
                     f"{what}: cannot download {shown} ({redact(str(err))}). The Debian archive must "
                     "carry this file: check that apt's Debian mirror is reachable, or if Debian "
-                    "dropped this version, pin another (README: 'Bumping a pinned version').") from None
+                    "dropped this version, pin another (README: 'Bumping a pinned version')."
+                ) from None
         actual = sha256_file(Path(tmp))
         if actual != sha256 and actual == earlier:
             raise MirrorError(
                 f"{what}: third_party/sources.lock.json now pins sha256 {sha256}, but {shown} still "
                 f"has sha256 {actual}, the bytes verified under the earlier pin. The lock changed, "
                 "not the file: if you edited the pin, restore it; to move to another file, also "
-                "change its path in the lock.")
+                "change its path in the lock."
+            )
         if actual != sha256:
             raise MirrorError(
                 f"{what}: {shown} has sha256 {actual}, expected {sha256}. The mirror served other "
                 "bytes than were pinned; do not use it. Check the source, or re-pin deliberately "
-                "in third_party/sources.lock.json after verifying the new file.")
+                "in third_party/sources.lock.json after verifying the new file."
+            )
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def ensure_file(target: Path, url: str, sha256: str, what: str,
-                log: Callable[[str], None] = print) -> bool:
+def ensure_file(
+    target: Path, url: str, sha256: str, what: str, log: Callable[[str], None] = print
+) -> bool:
     """Make `target` hold the pinned bytes, downloading if absent. True if downloaded.
 
     A file that no longer matches its pin is told apart by its marker: if it still
@@ -110,22 +115,27 @@ def ensure_file(target: Path, url: str, sha256: str, what: str,
             raise MirrorError(
                 f"{what}: mirror file {target} has sha256 {actual}, expected {sha256}, and no "
                 "marker says what it was verified as. Delete it (rm {target}) and run again to "
-                "fetch the pinned file.".replace("{target}", str(target)))
+                "fetch the pinned file.".replace("{target}", str(target))
+            )
         if earlier != actual:
             raise MirrorError(
                 f"{what}: mirror file {target} has sha256 {actual}, expected {sha256}: it was "
                 f"changed after it was verified (as {earlier}). Delete it (rm {target}) and run "
-                "again to fetch a fresh copy.")
-        log(f"mirror: {what}: the lock now pins sha256 {sha256[:12]} (the mirror's file was "
-            f"verified as {actual[:12]}): fetching the newly pinned file")
+                "again to fetch a fresh copy."
+            )
+        log(
+            f"mirror: {what}: the lock now pins sha256 {sha256[:12]} (the mirror's file was "
+            f"verified as {actual[:12]}): fetching the newly pinned file"
+        )
         marker.clear(target)
     _download(url, target, sha256, what, earlier)
     marker.write(target, sha256)
     return True
 
 
-def verify_tree(archive: Path, strip_prefix: str, tree: str, what: str,
-                sha256: str | None = None) -> bool:
+def verify_tree(
+    archive: Path, strip_prefix: str, tree: str, what: str, sha256: str | None = None
+) -> bool:
     """Check the extracted tree of a substitute against its pinned tree hash.
 
     The check is remembered in the archive's marker together with the archive's
@@ -145,13 +155,15 @@ def verify_tree(archive: Path, strip_prefix: str, tree: str, what: str,
         raise MirrorError(
             f"{what}: the files in {archive} (tree sha256 {actual}) are not the pinned tree "
             f"{tree}; it is not the substitute that was reviewed. Delete it (rm {archive}) and "
-            "run again; if it persists, compare trees with `python3 tools/mirror treehash`.")
+            "run again; if it persists, compare trees with `python3 tools/mirror treehash`."
+        )
     marker.write(archive, sha256, tree)
     return True
 
 
-def fill(lock_path: Path, dest: Path, log: Callable[[str], None] = print,
-         debian_base: str | None = None) -> Layout:
+def fill(
+    lock_path: Path, dest: Path, log: Callable[[str], None] = print, debian_base: str | None = None
+) -> Layout:
     """Fill `dest` for every offline-capable entry of the lock; returns its layout."""
     lock = json.loads(Path(lock_path).read_text())
     layout = Layout(distdir=dest / "distdir", substitutes=dest / "substitutes")
@@ -166,20 +178,26 @@ def fill(lock_path: Path, dest: Path, log: Callable[[str], None] = print,
             base = base or debian_base or debian_mirror()
             target = layout.distdir / entry["urls"][0].rsplit("/", 1)[-1]
             if ensure_file(target, f"{base}/{offline['debian_path']}", entry["sha256"], what, log):
-                log(f"mirror: {what}: upstream bytes (sha256 {entry['sha256'][:12]}) "
-                    f"fetched from Debian {offline['debian_path']}")
+                log(
+                    f"mirror: {what}: upstream bytes (sha256 {entry['sha256'][:12]}) "
+                    f"fetched from Debian {offline['debian_path']}"
+                )
         elif offline.get("substitute"):
             sub = offline["substitute"]
             base = base or debian_base or debian_mirror()
             target = layout.substitutes / name / sub["debian_path"].rsplit("/", 1)[-1]
             ensure_file(target, f"{base}/{sub['debian_path']}", sub["sha256"], what, log)
             if verify_tree(target, sub["strip_prefix"], sub["tree_sha256"], what, sub["sha256"]):
-                log(f"mirror: {what}: using SUBSTITUTE {target.name} from Debian, not the upstream "
-                    f"archive ({sub['differs']}); sha256 and tree verified")
+                log(
+                    f"mirror: {what}: using SUBSTITUTE {target.name} from Debian, not the upstream "
+                    f"archive ({sub['differs']}); sha256 and tree verified"
+                )
             else:
                 reused.append(f"{name} {entry['version']}")
     if reused:  # one line per build, not one per substitute, once they were announced
-        log(f"mirror: using SUBSTITUTES, not the upstream archives, for {', '.join(reused)} "
+        log(
+            f"mirror: using SUBSTITUTES, not the upstream archives, for {', '.join(reused)} "
             "(sha256 checked now, trees verified earlier against the same pins; "
-            "each repository's PROVENANCE.json names its artifact)")
+            "each repository's PROVENANCE.json names its artifact)"
+        )
     return layout

@@ -37,7 +37,9 @@ def write(target: Path, sha256: str, tree_sha256: str | None = None) -> None:
     """Record that `target` was verified as `sha256` (and `tree_sha256`), atomically."""
     path = marker_path(target)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps({"sha256": sha256, "tree_sha256": tree_sha256}, sort_keys=True) + "\n")
+    tmp.write_text(
+        json.dumps({"sha256": sha256, "tree_sha256": tree_sha256}, sort_keys=True) + "\n"
+    )
     os.replace(tmp, path)
     legacy = target.with_name(target.name + LEGACY_SUFFIX)
     if legacy.exists():

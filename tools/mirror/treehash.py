@@ -46,7 +46,7 @@ def _strip(name: str, prefix: str) -> str | None:
         return None
     if not name.startswith(prefix + "/"):
         raise TreeError(f"member {name!r} is outside the top directory {prefix!r}")
-    return name[len(prefix) + 1:]
+    return name[len(prefix) + 1 :]
 
 
 def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
@@ -57,30 +57,44 @@ def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
     try:
         with tarfile.open(archive) as tar:
             for member in tar:
-                if not member.isdir() and member.name.rstrip("/").split("/")[-1] in (".", "") \
-                        or not member.isdir() and member.name.endswith("/"):  # found by tests/fuzz
-                    raise TreeError(f"member {member.name!r} is not a directory but is named as one")
+                if (
+                    not member.isdir()
+                    and member.name.rstrip("/").split("/")[-1] in (".", "")
+                    or not member.isdir()
+                    and member.name.endswith("/")
+                ):  # found by tests/fuzz
+                    raise TreeError(
+                        f"member {member.name!r} is not a directory but is named as one"
+                    )
                 full = _canonical(member.name)
                 rel = _strip(member.name, strip_prefix)
                 kind = "d" if member.isdir() else "l" if member.issym() else "f"
                 if full in seen and not (member.isdir() and seen[full].isdir()):
-                    raise TreeError(f"member {member.name!r} names {full!r} a second time; "
-                                    "extraction would keep only the last one")
+                    raise TreeError(
+                        f"member {member.name!r} names {full!r} a second time; "
+                        "extraction would keep only the last one"
+                    )
                 seen[full] = member
                 if not rel:
                     if not member.isdir():  # found by tests/fuzz: `top/.` as a file or link
-                        raise TreeError(f"member {member.name!r} is the top directory {strip_prefix!r} "
-                                        "but not a directory")
+                        raise TreeError(
+                            f"member {member.name!r} is the top directory {strip_prefix!r} "
+                            "but not a directory"
+                        )
                     continue
                 for i in range(1, rel.count("/") + 1):
                     parent = rel.rsplit("/", i)[0]
                     if kinds.get(parent) in ("f", "l"):
-                        raise TreeError(f"member {member.name!r} is below {parent!r}, "
-                                        "which is not a directory of the archive")
+                        raise TreeError(
+                            f"member {member.name!r} is below {parent!r}, "
+                            "which is not a directory of the archive"
+                        )
                     kinds.setdefault(parent, "d")  # made by extraction, as a directory
                 if kinds.get(rel) == "d" and kind != "d":  # found by tests/fuzz
-                    raise TreeError(f"member {member.name!r} is a file or link where earlier "
-                                    "members need a directory")
+                    raise TreeError(
+                        f"member {member.name!r} is a file or link where earlier "
+                        "members need a directory"
+                    )
                 kinds[rel] = kind
                 if member.issym():
                     lines[rel] = f"l {member.linkname} {rel}\n"
@@ -88,8 +102,10 @@ def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
                     if member.islnk():
                         target = seen.get(_canonical(member.linkname))
                         if target is None or not target.isfile():
-                            raise TreeError(f"hard link {member.name!r} -> {member.linkname!r} "
-                                            "names no earlier file of the archive")
+                            raise TreeError(
+                                f"hard link {member.name!r} -> {member.linkname!r} "
+                                "names no earlier file of the archive"
+                            )
                     else:
                         target = member
                     digest = hashlib.sha256()
@@ -99,7 +115,9 @@ def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
                     mode = "x" if target.mode & 0o111 else "-"
                     lines[rel] = f"f {mode} {digest.hexdigest()} {rel}\n"
                 elif not member.isdir():
-                    raise TreeError(f"member {member.name!r} is a device, fifo or other special file")
+                    raise TreeError(
+                        f"member {member.name!r} is a device, fifo or other special file"
+                    )
     except (tarfile.TarError, OSError, EOFError, ValueError) as err:
         raise TreeError(f"{archive}: not a readable tar archive ({err})") from err
     return [lines[k] for k in sorted(lines, key=lambda p: p.encode())]

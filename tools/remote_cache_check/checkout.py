@@ -38,6 +38,7 @@ def children_cpu_seconds() -> float:
 @dataclass
 class Checkout:
     """A clone at `path` built in `output_base`, with `env` for tools/bazel."""
+
     name: str
     path: Path
     output_base: Path
@@ -46,19 +47,35 @@ class Checkout:
 
     @property
     def bazel(self) -> list[str]:
-        return ["nice", "-n", "10", str(self.path / "tools/bazel"), f"--output_base={self.output_base}"]
+        return [
+            "nice",
+            "-n",
+            "10",
+            str(self.path / "tools/bazel"),
+            f"--output_base={self.output_base}",
+        ]
 
     def clone(self, source: Path, rev: str) -> None:
         """Clone `source` at commit `rev` (committed state only, as CI sees it)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(source), str(self.path)], check=True)
-        subprocess.run(["git", "-C", str(self.path), "checkout", "--quiet", "--detach", rev], check=True)
+        subprocess.run(
+            ["git", "clone", "--quiet", "--no-checkout", str(source), str(self.path)], check=True
+        )
+        subprocess.run(
+            ["git", "-C", str(self.path), "checkout", "--quiet", "--detach", rev], check=True
+        )
 
     def run(self, args: list[str], echo: bool = False) -> tuple[int, str]:
         """Run tools/bazel in the clone; return (exit status, combined output)."""
         self.started = self.bazel
-        proc = subprocess.Popen(self.bazel + args, cwd=self.path, env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            self.bazel + args,
+            cwd=self.path,
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         lines = []
         for line in proc.stdout:
             lines.append(line)
@@ -69,17 +86,23 @@ class Checkout:
     def build(self, target: str, flags: list[str], execlog: Path) -> "Result":
         """Build `target`, then hash its output files; measures wall and CPU seconds."""
         wall0, cpu0 = time.monotonic(), children_cpu_seconds()
-        status, out = self.run(["build", *flags, f"--execution_log_json_file={execlog}", target],
-                               echo=True)
+        status, out = self.run(
+            ["build", *flags, f"--execution_log_json_file={execlog}", target], echo=True
+        )
         if status != 0:
-            raise BuildFailed(f"{self.name}: `bazel build {target}` failed with status {status} "
-                              f"(output above, prefixed [{self.name}])")
+            raise BuildFailed(
+                f"{self.name}: `bazel build {target}` failed with status {status} "
+                f"(output above, prefixed [{self.name}])"
+            )
         server_cpu = self.server_cpu_seconds(flags)
         files = self.output_hashes(target, flags)
-        return Result(summary=summary.parse(out), files=files,
-                      upload_errors=summary.upload_errors(out),
-                      wall_s=time.monotonic() - wall0,
-                      cpu_s=children_cpu_seconds() - cpu0 + server_cpu)
+        return Result(
+            summary=summary.parse(out),
+            files=files,
+            upload_errors=summary.upload_errors(out),
+            wall_s=time.monotonic() - wall0,
+            cpu_s=children_cpu_seconds() - cpu0 + server_cpu,
+        )
 
     def server_cpu_seconds(self, flags: list[str]) -> float:
         """The Bazel server's CPU time so far (the server is a daemon, not our child)."""
@@ -108,8 +131,14 @@ class Checkout:
     def remove(self) -> None:
         """Stop this checkout's Bazel server and delete its output base and clone."""
         if self.output_base.exists() and (self.path / "tools/bazel").exists():
-            subprocess.run(self.bazel + ["shutdown"], cwd=self.path, env=self.env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            subprocess.run(
+                self.bazel + ["shutdown"],
+                cwd=self.path,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
         for tree in (self.output_base, self.path):
             if tree.exists():
                 # Bazel makes its output trees read-only.

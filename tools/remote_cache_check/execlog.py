@@ -29,7 +29,9 @@ def spawns(path: Path) -> list[dict]:
 
 def key(spawn: dict) -> str:
     """What identifies a spawn across checkouts: its outputs (paths are execroot-relative)."""
-    outs = [o.get("path", "") if isinstance(o, dict) else str(o) for o in spawn.get("listedOutputs", [])]
+    outs = [
+        o.get("path", "") if isinstance(o, dict) else str(o) for o in spawn.get("listedOutputs", [])
+    ]
     return " ".join(sorted(outs)) or f"{spawn.get('mnemonic')} {spawn.get('targetLabel')}"
 
 
@@ -45,8 +47,10 @@ def misses(log: list[dict]) -> list[dict]:
 
 
 def _inputs(spawn: dict) -> dict[str, str]:
-    return {i["path"]: i.get("digest", {}).get("hash", "dir" if i.get("isDirectory") else "")
-            for i in spawn.get("inputs", [])}
+    return {
+        i["path"]: i.get("digest", {}).get("hash", "dir" if i.get("isDirectory") else "")
+        for i in spawn.get("inputs", [])
+    }
 
 
 def _env(spawn: dict) -> dict[str, str]:
@@ -69,12 +73,16 @@ def differences(a: dict, b: dict, limit: int = 8) -> list[str]:
     in_a, in_b = _inputs(a), _inputs(b)
     for path in sorted(in_a.keys() | in_b.keys()):
         if in_a.get(path) != in_b.get(path):
-            out.append(f"input {path}: A {in_a.get(path) or 'absent'} / B {in_b.get(path) or 'absent'}")
+            out.append(
+                f"input {path}: A {in_a.get(path) or 'absent'} / B {in_b.get(path) or 'absent'}"
+            )
     if a.get("platform") != b.get("platform"):
         out.append(f"platform: A {a.get('platform')} / B {b.get('platform')}")
     if not out:
-        out.append("same arguments, environment and inputs in both logs: A's upload of this "
-                   "result failed (see A's 'Remote Cache' warnings) or the server lost it (its log)")
+        out.append(
+            "same arguments, environment and inputs in both logs: A's upload of this "
+            "result failed (see A's 'Remote Cache' warnings) or the server lost it (its log)"
+        )
     return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mirror.debian import debian_mirror
 from mirror.fill import ensure_file
+
 from remote_cache_check import server, sid
 
 HERE = Path(__file__).resolve().parent
@@ -23,8 +24,10 @@ def install(base: Path) -> Path:
     arch = DEB_ARCH.get(platform.machine())
     debs = json.loads(LOCK.read_text())["debs"].get(arch or "", [])
     if not debs:
-        raise server.ServerError(f"no nginx .deb is pinned for {platform.machine()} in {LOCK}; "
-                                 "add one from that architecture's trixie Packages index")
+        raise server.ServerError(
+            f"no nginx .deb is pinned for {platform.machine()} in {LOCK}; "
+            "add one from that architecture's trixie Packages index"
+        )
     key = "-".join(d["sha256"][:12] for d in debs)
     tree = base / f"nginx-{key}"
     binary = tree / "usr/sbin/nginx"
@@ -50,6 +53,9 @@ def start(base: Path, run: Path) -> server.Running:
         (run / sub).mkdir(parents=True, exist_ok=True)
     conf = run / "nginx.conf"
     conf.write_text(CONF.read_text().replace("@RUN@", str(run)).replace("@PORT@", str(port)))
-    argv = sid.command([str(binary), "-p", str(run), "-c", str(conf), "-e", str(run / "error.log")],
-                       env={}, binds=[sid.cache_dir()])
+    argv = sid.command(
+        [str(binary), "-p", str(run), "-c", str(conf), "-e", str(run / "error.log")],
+        env={},
+        binds=[sid.cache_dir()],
+    )
     return server.start("nginx", f"http://127.0.0.1:{port}", argv, port, run / "nginx.log")

@@ -25,6 +25,7 @@ def free_port() -> int:
 @dataclass
 class Running:
     """A started server: its URL for KRUNNER_REMOTE_CACHE, process and log file."""
+
     name: str
     url: str
     process: subprocess.Popen
@@ -41,26 +42,32 @@ class Running:
                 self.process.wait()
 
 
-def start(name: str, url: str, argv: list[str], port: int, log: Path,
-          timeout_s: float = 60) -> Running:
+def start(
+    name: str, url: str, argv: list[str], port: int, log: Path, timeout_s: float = 60
+) -> Running:
     """Start `argv` and wait until 127.0.0.1:`port` accepts connections."""
     out = open(log, "wb")
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     running = Running(name, url, proc, log)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerError(f"{name} exited with status {proc.returncode} before listening; "
-                              f"its log ({log}) ends:\n{tail(log)}")
+            raise ServerError(
+                f"{name} exited with status {proc.returncode} before listening; "
+                f"its log ({log}) ends:\n{tail(log)}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return running
         except OSError:
             time.sleep(0.3)
     running.stop()
-    raise ServerError(f"{name} did not listen on 127.0.0.1:{port} within {timeout_s:.0f} s; "
-                      f"its log ({log}) ends:\n{tail(log)}")
+    raise ServerError(
+        f"{name} did not listen on 127.0.0.1:{port} within {timeout_s:.0f} s; "
+        f"its log ({log}) ends:\n{tail(log)}"
+    )
 
 
 def tail(path: Path, lines: int = 20) -> str:

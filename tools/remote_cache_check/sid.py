@@ -29,5 +29,6 @@ def command(argv: list[str], env: dict[str, str], binds: list[Path]) -> list[str
     """The host command line running `argv` in the root; `env` is all the program sees
     besides the wrapper's minimal environment, and `binds` appear at their own paths."""
     pairs = [f"{k}={v}" for k, v in sorted(env.items())]
-    return namespace.enter_command(root(), cwd=Path("/"), binds=binds,
-                                   argv=["env", *pairs, *argv], env=dict(os.environ))
+    return namespace.enter_command(
+        root(), cwd=Path("/"), binds=binds, argv=["env", *pairs, *argv], env=dict(os.environ)
+    )

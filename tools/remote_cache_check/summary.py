@@ -20,6 +20,7 @@ _PART = re.compile(r"(\d+) (.+)")
 @dataclass(frozen=True)
 class Summary:
     """One summary line: the total and the count per kind ("remote cache hit", ...)."""
+
     line: str
     total: int
     kinds: dict[str, int]
@@ -52,7 +53,9 @@ def parse(output: str) -> Summary:
     for part in (match.group(2) or "").split(", "):
         part_match = _PART.fullmatch(part.strip())
         if part_match:
-            kinds[part_match.group(2)] = kinds.get(part_match.group(2), 0) + int(part_match.group(1))
+            kinds[part_match.group(2)] = kinds.get(part_match.group(2), 0) + int(
+                part_match.group(1)
+            )
     return Summary(line=line, total=int(match.group(1)), kinds=kinds)
 
 
@@ -63,6 +66,13 @@ def upload_errors(output: str) -> list[str]:
     found = []
     for i, line in enumerate(lines):
         if "WARNING: Remote Cache:" in line:
-            cause = next((l.split("Caused by:", 1)[1].strip() for l in lines[i:i + 80] if "Caused by:" in l), "")
+            cause = next(
+                (
+                    l.split("Caused by:", 1)[1].strip()
+                    for l in lines[i : i + 80]
+                    if "Caused by:" in l
+                ),
+                "",
+            )
             found.append(line.split("WARNING: ", 1)[1] + (f" ({cause})" if cause else ""))
     return found

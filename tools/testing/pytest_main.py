@@ -34,7 +34,9 @@ def main(argv: list[str]) -> int:
         args += ["-k", os.environ["TESTBRIDGE_TEST_ONLY"]]
     plugins = []
     if os.environ.get("TEST_TOTAL_SHARDS"):
-        plugins.append(_Shard(int(os.environ["TEST_SHARD_INDEX"]), int(os.environ["TEST_TOTAL_SHARDS"])))
+        plugins.append(
+            _Shard(int(os.environ["TEST_SHARD_INDEX"]), int(os.environ["TEST_TOTAL_SHARDS"]))
+        )
         if os.environ.get("TEST_SHARD_STATUS_FILE"):
             open(os.environ["TEST_SHARD_STATUS_FILE"], "w").close()
     return int(pytest.main(args + argv, plugins=plugins))
