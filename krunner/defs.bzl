@@ -16,10 +16,11 @@ AGENT_MOUNT_POINTS = [
     "lib/python{}/site-packages/ai/backend/helpers".format(PYTHON_VERSION),
 ]
 
-def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, packages_lock, ttyd, components):
+def krunner_distribution(name, distro, arch, runtime, runtime_provenance, packages, packages_lock, ttyd, components):
     """`<distro>_{bom,volume,wheel}_<arch>` for one distro and arch.
 
     Args:
+      name: the wheel's name, `<distro>_wheel_<arch>`; the volume and BOM share its stem.
       distro: a key of DISTROS ("static_gnu" or "alpine").
       arch: "x86_64" or "aarch64".
       runtime: a directory target laid out as the volume root (CPython).
@@ -30,6 +31,8 @@ def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, pa
       components: ttyd and the C libraries built into it: filegroups of each
         archive's PROVENANCE.json and license text, keyed to the component name.
     """
+    if name != "{}_wheel_{}".format(distro, arch):
+        fail("krunner_distribution: name {} should be {}_wheel_{}".format(name, distro, arch))
     d = DISTROS[distro]
     bom = "{}_bom_{}".format(distro, arch)
     volume = "{}_volume_{}".format(distro, arch)
@@ -68,7 +71,7 @@ def krunner_distribution(distro, arch, runtime, runtime_provenance, packages, pa
         python_version = PYTHON_VERSION,
     )
     krunner_wheel(
-        name = "{}_wheel_{}".format(distro, arch),
+        name = name,
         distribution = d.distribution,
         version = d.version,
         summary = d.summary,

@@ -28,7 +28,6 @@ number derived from the wheel's name, version and arch.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys

@@ -23,7 +23,6 @@ import io
 import json
 import lzma
 import os
-import shutil
 import sys
 import tarfile
 import tempfile
@@ -146,7 +145,7 @@ def test_install_wheels_never_writes_outside_its_directory(members, entries, raw
         except (
             ValueError
         ) as err:  # a tuple unpack of several .dist-info dirs raises InstallError first
-            raise AssertionError(f"not an InstallError: {err!r}")
+            raise AssertionError(f"not an InstallError: {err!r}") from err
         outside = sorted(
             str(p.relative_to(case))
             for p in case.rglob("*")

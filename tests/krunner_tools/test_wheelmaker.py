@@ -10,8 +10,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 TOOL = os.environ["WHEELMAKER"]
 PLUGIN = os.environ["PLUGIN"]
 NAME = "backend_ai_krunner_static_gnu-9.9.9-py3-none-manylinux2014_x86_64.musllinux_1_1_x86_64.macosx_11_0_x86_64.whl"
@@ -59,7 +57,10 @@ def make(
 def test_agent_files_and_metadata(tmp_path):
     assert make(tmp_path).returncode == 0
     with zipfile.ZipFile(tmp_path / NAME) as zf:
-        read = lambda n: zf.read(n).decode()
+
+        def read(n):
+            return zf.read(n).decode()
+
         pkg = "ai/backend/krunner/static_gnu/"
         assert read(pkg + "versions.txt").splitlines() == ["static-gnu"]
         assert int(read(pkg + "krunner-version.static-gnu.txt")) == 15
@@ -69,7 +70,7 @@ def test_agent_files_and_metadata(tmp_path):
         assert '__version__ = "9.9.9"' in read(pkg + "__init__.py")
         di = "backend_ai_krunner_static_gnu-9.9.9.dist-info/"
         assert "static_gnu = ai.backend.krunner.static_gnu.plugin" in read(di + "entry_points.txt")
-        assert [l for l in read(di + "WHEEL").splitlines() if l.startswith("Tag:")] == [
+        assert [line for line in read(di + "WHEEL").splitlines() if line.startswith("Tag:")] == [
             f"Tag: py3-none-{t}" for t in TAGS
         ]
         assert read(di + "licenses/LICENSE.ttyd.txt") == "MIT\n"

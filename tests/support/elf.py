@@ -95,7 +95,7 @@ def parse_elf(data: bytes, path: str = "<bytes>") -> ElfInfo:
     segments = [struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize) for i in range(phnum)]
     interp = None
     dynamic = []
-    for p_type, _flags, offset, vaddr, _paddr, filesz, _memsz, _align in segments:
+    for p_type, _flags, offset, _vaddr, _paddr, filesz, _memsz, _align in segments:
         if p_type == PT_INTERP:
             interp = data[offset : offset + filesz].rstrip(b"\0").decode()
         elif p_type == PT_DYNAMIC:

@@ -69,12 +69,12 @@ def helper(creds_file: str, uri: str) -> dict:
 def test_index_credentials_stay_off_the_command_line(tmp_path):
     proc = run_wrapper(tmp_path, {"PIP_INDEX_URL": SECRET_URL}, "build", "//x")
     assert proc.returncode == 0, proc.stderr
-    argv = [l[4:] for l in proc.stdout.splitlines() if l.startswith("ARG ")]
+    argv = [line[4:] for line in proc.stdout.splitlines() if line.startswith("ARG ")]
     assert not [a for a in argv if "s3cr" in a or "alice" in a]
     assert "--repo_env=KRUNNER_PYPI_INDEX=https://index.invalid:8443/simple" in argv
     helpers = [a for a in argv if a.startswith("--credential_helper=index.invalid=")]
     assert len(helpers) == 1 and helpers[0].endswith("/tools/bazel_wrapper/credential_helper.py")
-    creds_file = next(l[4:] for l in proc.stdout.splitlines() if l.startswith("ENV "))
+    creds_file = next(line[4:] for line in proc.stdout.splitlines() if line.startswith("ENV "))
     assert stat.S_IMODE(os.stat(creds_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(Path(creds_file).parent).st_mode) == 0o700
     header = helper(creds_file, "https://index.invalid:8443/simple/pytest/")["headers"][
@@ -91,7 +91,7 @@ def test_credentials_from_pip_conf_are_handled_the_same_way(tmp_path):
     conf.write_text(f"[global]\nindex-url = {SECRET_URL}\n")
     proc = run_wrapper(tmp_path, {"PIP_CONFIG_FILE": str(conf)}, "fetch", "//x")
     assert proc.returncode == 0, proc.stderr
-    argv = [l[4:] for l in proc.stdout.splitlines() if l.startswith("ARG ")]
+    argv = [line[4:] for line in proc.stdout.splitlines() if line.startswith("ARG ")]
     assert (
         not [a for a in argv if "s3cr" in a] and "--credential_helper=index.invalid=" in proc.stdout
     )

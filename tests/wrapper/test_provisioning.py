@@ -178,7 +178,7 @@ def test_a_killed_first_call_takes_mmdebstrap_along_and_the_next_call_works(fake
     partial, scratch = sid_root.work_dirs(root)
     assert not partial.exists() and not scratch.exists()
     assert list(fake["systmp"].iterdir()) == []  # nothing was ever put in /tmp
-    calls = [json.loads(l) for l in (fake["state"] / "calls.json").read_text().splitlines()]
+    calls = [json.loads(line) for line in (fake["state"] / "calls.json").read_text().splitlines()]
     assert all(c["tmpdir"] == str(scratch) for c in calls)
 
 

@@ -68,7 +68,7 @@ def test_bazelisk_real_bazel_is_executed_with_the_index(tmp_path):
         {"BAZEL_REAL": str(real)}, "--output_user_root=" + str(home / "out"), "build", "//krunner:x"
     )
     assert proc.returncode == 0, proc.stderr
-    args = [l[4:] for l in proc.stdout.splitlines()]
+    args = [line[4:] for line in proc.stdout.splitlines()]
     assert args == [
         "--output_user_root=" + str(home / "out"),
         "build",
@@ -85,7 +85,7 @@ def test_no_host_path_reaches_the_build(tmp_path):
         proc = run_wrapper(
             {"BAZEL_REAL": str(real)}, "--output_user_root=" + str(tmp_path / "o"), command, "//..."
         )
-        args = [l[4:] for l in proc.stdout.splitlines()]
+        args = [line[4:] for line in proc.stdout.splitlines()]
         assert not [a for a in args if "sandbox_writable_path" in a or "ZIG" in a], args
         assert not (tmp_path / "o" / "zig-cache").exists()
 
@@ -93,7 +93,7 @@ def test_no_host_path_reaches_the_build(tmp_path):
 def test_commands_that_do_not_fetch_pass_through_untouched(tmp_path):
     real = fake_bazel(tmp_path, "8.4.2")
     proc = run_wrapper({"BAZEL_REAL": str(real)}, "--host_jvm_args=-Xmx1g", "shutdown")
-    assert [l[4:] for l in proc.stdout.splitlines()] == ["--host_jvm_args=-Xmx1g", "shutdown"]
+    assert [line[4:] for line in proc.stdout.splitlines()] == ["--host_jvm_args=-Xmx1g", "shutdown"]
 
 
 def test_too_old_real_bazel_is_refused_by_name(tmp_path, monkeypatch):
@@ -263,9 +263,11 @@ def test_remote_cache_endpoint_comes_from_the_environment(tmp_path):
     real = fake_bazel(tmp_path, "7.7.1")
     env = {"BAZEL_REAL": str(real), "KRUNNER_REMOTE_CACHE": "grpc://127.0.0.1:8980"}
     build = run_wrapper(env, "--output_user_root=" + str(tmp_path / "o"), "build", "//x")
-    assert "--remote_cache=grpc://127.0.0.1:8980" in [l[4:] for l in build.stdout.splitlines()]
+    assert "--remote_cache=grpc://127.0.0.1:8980" in [
+        line[4:] for line in build.stdout.splitlines()
+    ]
     query = run_wrapper(env, "--output_user_root=" + str(tmp_path / "o"), "query", "//x")
-    assert not [l for l in query.stdout.splitlines() if "--remote_cache=" in l]
+    assert not [line for line in query.stdout.splitlines() if "--remote_cache=" in line]
 
 
 def test_remote_cache_with_credentials_is_refused_without_echoing_them(tmp_path):

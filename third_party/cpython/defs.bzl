@@ -43,12 +43,15 @@ def _autoconf_steps(*configure_args):
 
 _REMOVE = ["share", "lib/pkgconfig", "lib/cmake", "lib/*.la", "bin"]
 
-def cpython_builds(target):
+def cpython_builds(name, target):
     """Declares zlib_, bzip2_, xz_, libffi_, sqlite_, openssl_ and cpython_<target>.
 
     Args:
+      name: the interpreter's target, `cpython_<target>`; the libraries share its suffix.
       target: a key of //toolchains/zig:targets.bzl.
     """
+    if name != "cpython_" + target:
+        fail("cpython_builds: name {} should be cpython_{}".format(name, target))
     t = TARGETS[target]
     cpu_flags = ["-mcpu=x86_64_v2"] if t.cpu == "x86_64" else []
     common = dict(target = target, cc_flags = cpu_flags, remove = _REMOVE)
@@ -226,7 +229,7 @@ def cpython_builds(target):
     if t.libc == "musl":
         env.update(_CPYTHON_CACHE_MUSL)
     configure_make(
-        name = "cpython_" + target,
+        name = name,
         srcs = "@cpython//:files",
         source_marker = "@cpython//:PROVENANCE.json",
         deps = deps,

@@ -1,7 +1,14 @@
 """Helpers for repository rules that use pinned Debian binary packages, without dpkg."""
 
 def debian_mirror(rctx):
-    """The Debian archive URL (no trailing slash) that tools/bazel passes in, or a failure saying how to set it."""
+    """The Debian archive URL that tools/bazel passes in, or a failure saying how to set it.
+
+    Args:
+      rctx: the repository context (reads KRUNNER_DEBIAN_MIRROR).
+
+    Returns:
+      The mirror's URL, without a trailing slash.
+    """
     mirror = rctx.os.environ.get("KRUNNER_DEBIAN_MIRROR", "")
     if not mirror:
         fail("KRUNNER_DEBIAN_MIRROR is not set: run Bazel through tools/bazel, or pass " +

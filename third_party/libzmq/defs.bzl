@@ -21,15 +21,16 @@ _FLAGS = "-O2 -fPIC -g0 -ffunction-sections -fdata-sections"
 def _step(what, *argv):
     return json.encode({"what": what, "argv": list(argv)})
 
-def libzmq_build(target):
-    """Declares libzmq_<target>.
+def libzmq_build(name, target):
+    """Declares libzmq for one zig target.
 
     Args:
+      name: the target's name (`libzmq_<target>` by convention).
       target: a key of //toolchains/zig:targets.bzl.
     """
     t = TARGETS[target]
     configure_make(
-        name = "libzmq_" + target,
+        name = name,
         srcs = "@libzmq//:files",
         source_marker = "@libzmq//:PROVENANCE.json",
         target = target,

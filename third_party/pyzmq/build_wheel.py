@@ -46,7 +46,7 @@ def metadata(pkg_info: str, license_paths: list[str]) -> tuple[str, str, str]:
     if not name or not version:
         raise WheelError("PKG-INFO has no Name or Version")
     head, sep, body = pkg_info.partition("\n\n")
-    lines = [l for l in head.splitlines() if not l.startswith("License-File:")]
+    lines = [line for line in head.splitlines() if not line.startswith("License-File:")]
     lines += [f"License-File: {p}" for p in license_paths]
     return name, version, "\n".join(lines) + "\n" + (sep + body if sep else "\n")
 
@@ -64,7 +64,7 @@ def wheel_name(name: str, version: str, tags: list[str]) -> str:
 def collect(args: argparse.Namespace) -> tuple[str, dict[str, tuple[bytes, bool]]]:
     """(wheel file name, {archive path: (bytes, executable)}) without RECORD."""
     root = Path(os.path.realpath(args.sdist_root))
-    lic_paths = [l for l in args.license] + [spec.split("=", 1)[1] for spec in args.extra_license]
+    lic_paths = list(args.license) + [spec.split("=", 1)[1] for spec in args.extra_license]
     name, version, meta_text = metadata((root / "PKG-INFO").read_text(encoding="utf-8"), lic_paths)
     dist_info = f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}.dist-info"
     files: dict[str, tuple[bytes, bool]] = {}

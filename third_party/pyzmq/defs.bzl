@@ -70,7 +70,7 @@ def _pyzmq_wheel_impl(ctx):
     args.add("--sdist-root", ctx.file.source_marker.dirname)
     args.add("--package", "zmq")
     args.add("--extension", "{}/_zmq.so=zmq/backend/cython/_zmq.{}.so".format(ext_tree.path, t.soabi))
-    args.add_all(ctx.attr.licenses, before_each = "--license")
+    args.add_all(ctx.attr.license_texts, before_each = "--license")
     for f in ctx.files.linked_licenses:
         args.add("--extra-license", "{}=licenses/{}/{}".format(f.path, ctx.attr.linked_name, f.basename))
     for p in t.platforms:
@@ -96,7 +96,7 @@ pyzmq_wheel = rule(
         "extension": attr.label(mandatory = True, allow_single_file = True, doc = "The configure_make tree holding _zmq.so."),
         "target": attr.string(mandatory = True, values = sorted(WHEEL_PLATFORMS.keys()), doc = "The zig target the extension was built for."),
         "version": attr.string(mandatory = True, doc = "pyzmq's version (the sdist's), for the file name."),
-        "licenses": attr.string_list(default = ["LICENSE.md", "licenses/LICENSE.tornado.txt"], doc = "The sdist's license texts (relative paths), as its own wheels ship them."),
+        "license_texts": attr.string_list(default = ["LICENSE.md", "licenses/LICENSE.tornado.txt"], doc = "The sdist's license texts (relative paths), as its own wheels ship them."),
         "linked_licenses": attr.label_list(allow_files = True, doc = "License texts of the library linked in (libzmq's COPYING, COPYING.LESSER)."),
         "linked_name": attr.string(default = "libzmq", doc = "The folder under dist-info/licenses/licenses/ for linked_licenses."),
         "_tool": attr.label(default = "//third_party/pyzmq:build_wheel", executable = True, cfg = "exec"),
@@ -113,13 +113,16 @@ _LINK_FLAGS = ["-O2", "-g0", "-fPIC", "-shared"]
 def _step(what, *argv):
     return json.encode({"what": what, "argv": list(argv)})
 
-def pyzmq_builds(target, version):
+def pyzmq_builds(name, target, version):
     """Declares pyzmq_ext_<target> (the extension module) and pyzmq_wheel_<target>.
 
     Args:
+      name: the wheel's target, `pyzmq_wheel_<target>`.
       target: a key of //toolchains/zig:targets.bzl.
       version: pyzmq's version, from the sdist lock.
     """
+    if name != "pyzmq_wheel_" + target:
+        fail("pyzmq_builds: name {} should be pyzmq_wheel_{}".format(name, target))
     t = TARGETS[target]
     libs = ["-lpthread", "-lrt"] if t.libc == "gnu_2_17" else []
     configure_make(
@@ -162,7 +165,7 @@ def pyzmq_builds(target, version):
         ],
     )
     pyzmq_wheel(
-        name = "pyzmq_wheel_" + target,
+        name = name,
         srcs = "@pypi_sdist_pyzmq//:files",
         source_marker = "@pypi_sdist_pyzmq//:PROVENANCE.json",
         extension = ":pyzmq_ext_" + target,

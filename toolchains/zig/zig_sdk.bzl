@@ -178,7 +178,7 @@ def _search_dirs(rctx, triple):
     lines = result.stderr.splitlines()
     start = lines.index("#include <...> search starts here:")
     end = lines.index("End of search list.")
-    dirs = [l.strip() for l in lines[start + 1:end]]
+    dirs = [line.strip() for line in lines[start + 1:end]]
     for d in dirs:
         if not d.startswith("zig/ziglang/lib/"):
             fail("zig cc for {} searches {}, outside zig's lib/: the toolchain would not be hermetic".format(triple, d))

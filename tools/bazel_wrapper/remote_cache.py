@@ -39,7 +39,7 @@ def args(command: str | None, env: dict[str, str]) -> list[str]:
             "user.bazelrc (README, 'A shared cache')."
         )
     try:
-        parts.port
+        _ = parts.port  # urllib checks the port only when it is read
     except ValueError:
         raise WrapperError(
             "KRUNNER_REMOTE_CACHE: its port is not a number from 0 to 65535; "

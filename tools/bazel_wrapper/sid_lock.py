@@ -262,7 +262,7 @@ def write_repo(repo: Path, debs: tuple[Deb, ...], files: list[Path]) -> str:
     """
     repo.mkdir()
     stanzas = []
-    for deb, path in zip(debs, files):
+    for deb, path in zip(debs, files, strict=True):
         try:
             control = debfile.control_text(path)
         except debfile.DebError as err:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import functools
 import hashlib
 import json
 import lzma
@@ -208,7 +209,7 @@ def read_volume(
                     digest = hashlib.sha256()
                     stream = tar.extractfile(m)
                     first = b""
-                    for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    for chunk in iter(functools.partial(stream.read, 1 << 20), b""):
                         if not first:
                             first = chunk
                         digest.update(chunk)

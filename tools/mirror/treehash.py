@@ -18,6 +18,7 @@ is refused too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tarfile
 from pathlib import Path
@@ -110,7 +111,7 @@ def tree_lines(archive: Path, strip_prefix: str) -> list[str]:
                         target = member
                     digest = hashlib.sha256()
                     stream = tar.extractfile(target)
-                    for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    for chunk in iter(functools.partial(stream.read, 1 << 20), b""):
                         digest.update(chunk)
                     mode = "x" if target.mode & 0o111 else "-"
                     lines[rel] = f"f {mode} {digest.hexdigest()} {rel}\n"

@@ -61,7 +61,9 @@ def differences(a: dict, b: dict, limit: int = 8) -> list[str]:
     """Human-readable reasons why spawn `b` did not hit what spawn `a` stored."""
     out = []
     if a.get("commandArgs") != b.get("commandArgs"):
-        for i, (x, y) in enumerate(zip(a.get("commandArgs", []), b.get("commandArgs", []))):
+        # Different lengths are expected: the common prefix is compared here.
+        args_a, args_b = a.get("commandArgs", []), b.get("commandArgs", [])
+        for i, (x, y) in enumerate(zip(args_a, args_b, strict=False)):
             if x != y:
                 out.append(f"argument {i}: A {x!r} / B {y!r}")
         if len(a.get("commandArgs", [])) != len(b.get("commandArgs", [])):

@@ -68,9 +68,9 @@ def upload_errors(output: str) -> list[str]:
         if "WARNING: Remote Cache:" in line:
             cause = next(
                 (
-                    l.split("Caused by:", 1)[1].strip()
-                    for l in lines[i : i + 80]
-                    if "Caused by:" in l
+                    line.split("Caused by:", 1)[1].strip()
+                    for line in lines[i : i + 80]
+                    if "Caused by:" in line
                 ),
                 "",
             )
