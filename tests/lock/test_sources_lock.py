@@ -64,7 +64,7 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
         arch = wheel["platform"].removeprefix("linux_")
         # a tool binary (py3-none) or a stable-ABI extension (abi3), for a manylinux host
         assert re.search(
-            rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux_2_\d+_{arch})*\.whl$",
+            rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux(_2_\d+|2014)_{arch})*\.whl$",
             wheel["filename"],
         ), wheel["filename"]
         assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
@@ -93,6 +93,21 @@ def test_every_tool_wheel_is_a_repo_of_the_root_module():
     ]
     assert len(names) == len(set(names)), "two entries of one project need distinct `repo` names"
     assert use_repo_names("tool_wheels") == set(names)
+
+
+NPM = json.loads((RUNFILES / "third_party/npm/npm_packages.lock.json").read_text())
+
+
+@pytest.mark.parametrize("entry", NPM["packages"], ids=[p["repo"] for p in NPM["packages"]])
+def test_npm_package_is_pinned(entry):
+    assert SHA256.match(entry["sha256"])
+    assert re.fullmatch(r"sha512-[A-Za-z0-9+/]{86}==", entry["integrity"])
+    assert entry["hash_source"] and entry["why"]
+    assert entry["binaries"] and set(entry["binaries"]) <= {"x86_64", "aarch64"}
+
+
+def test_every_npm_package_is_a_repo_of_the_root_module():
+    assert use_repo_names("npm_packages") == {"npm_" + p["repo"] for p in NPM["packages"]}
 
 
 TEXTS = json.loads((RUNFILES / "krunner/licenses/debian_texts.lock.json").read_text())

@@ -100,3 +100,28 @@ def test_credentials_from_pip_conf_are_handled_the_same_way(tmp_path):
 def test_redact_hides_the_token_but_keeps_the_host():
     assert credentials.redact(SECRET_URL) == "https://***@index.invalid:8443/simple/"
     assert credentials.redact("https://index.invalid/simple") == "https://index.invalid/simple"
+
+
+def test_the_npm_registry_comes_from_npm_config_and_its_credentials_go_to_the_helper(tmp_path):
+    """buildifier's registry: the user's npmrc over npm's default, the password to the helper."""
+    (tmp_path / ".npmrc").write_text(
+        "fund=false\nregistry=https://bob:npm%40pw@npm.invalid/registry/\n"
+    )
+    proc = run_wrapper(tmp_path, {"PIP_INDEX_URL": "https://index.invalid/simple"}, "build", "//x")
+    assert proc.returncode == 0, proc.stderr
+    argv = [line[4:] for line in proc.stdout.splitlines() if line.startswith("ARG ")]
+    assert "--repo_env=KRUNNER_NPM_REGISTRY=https://npm.invalid/registry" in argv
+    assert not [a for a in argv if "npm%40pw" in a or "bob" in a]
+    creds_file = next(line[4:] for line in proc.stdout.splitlines() if line.startswith("ENV "))
+    header = helper(creds_file, "https://npm.invalid/registry/@bazel%2fbuildifier")["headers"]
+    assert header["Authorization"] == ["Basic " + base64.b64encode(b"bob:npm@pw").decode()]
+    env_wins = run_wrapper(
+        tmp_path,
+        {
+            "PIP_INDEX_URL": "https://index.invalid/simple",
+            "npm_config_registry": "https://n2.invalid/",
+        },
+        "build",
+        "//x",
+    )
+    assert "ARG --repo_env=KRUNNER_NPM_REGISTRY=https://n2.invalid" in env_wins.stdout

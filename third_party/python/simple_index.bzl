@@ -15,9 +15,18 @@ def _join(base, href):
         return "{}://{}{}".format(scheme, rest.split("/", 1)[0], href)
     return base.rstrip("/") + "/" + href
 
-def _redact(url):
-    """`url` with any user info replaced by `***`: tools/bazel passes credentials to a
-    credential helper, but an index given by hand may still carry a token."""
+def redact(url):
+    """`url` with any user info replaced by `***`, for messages.
+
+    tools/bazel passes credentials to a credential helper, but an index given by
+    hand may still carry a token.
+
+    Args:
+      url: an index or registry URL.
+
+    Returns:
+      The URL, safe to print.
+    """
     scheme, sep, rest = url.partition("://")
     host_and_path = rest.split("/", 1)
     if not sep or "@" not in host_and_path[0]:
@@ -26,7 +35,16 @@ def _redact(url):
     return scheme + sep + "/".join(host_and_path)
 
 def wheel_url(rctx, project, filename):
-    """The URL of `filename` in `project`'s page of the index named by KRUNNER_PYPI_INDEX."""
+    """The URL of `filename` in `project`'s page of the index named by KRUNNER_PYPI_INDEX.
+
+    Args:
+      rctx: the repository context (downloads the project's page).
+      project: the project's name on the index.
+      filename: the exact file name to look for.
+
+    Returns:
+      The file's absolute URL, without the `#sha256=` fragment.
+    """
     index = rctx.os.environ.get("KRUNNER_PYPI_INDEX", "")
     if not index:
         fail("KRUNNER_PYPI_INDEX is not set: run Bazel through tools/bazel, or pass " +
@@ -39,7 +57,7 @@ def wheel_url(rctx, project, filename):
     marker = ">{}</a>".format(filename)
     at = html.find(marker)
     if at < 0:
-        fail("{} is not listed on {} (yanked, or a typo in the lock?). Pick a file that the index has.".format(filename, _redact(page_url)))
+        fail("{} is not listed on {} (yanked, or a typo in the lock?). Pick a file that the index has.".format(filename, redact(page_url)))
     start = html.rfind("href=\"", 0, at) + len("href=\"")
     href = html[start:html.find("\"", start)].split("#")[0].replace("&amp;", "&")
     return _join(page_url, href)

@@ -115,7 +115,7 @@ def output_user_root(startup: list[str], default: Path) -> Path:
 def extra_command_args(
     command: str | None, env: dict[str, str], cache: Path, child_env: dict[str, str]
 ) -> list[str]:
-    """Flags the wrapper adds after the command: PyPI index, Debian mirror, offline mirror.
+    """Flags the wrapper adds after the command: PyPI index, npm registry, Debian mirror, offline mirror.
 
     The index's credentials, if any, go into a private file that a credential
     helper reads (credentials.py), never onto the command line, and so do the
@@ -124,6 +124,9 @@ def extra_command_args(
     if command not in FETCHING_COMMANDS:
         return []
     urls = {"KRUNNER_PYPI_INDEX": (network.pip_index_url(env), "the package index URL")}
+    npm_registry = network.npm_registry_url(env)
+    if npm_registry:  # the lint tools' npm packages (third_party/npm)
+        urls["KRUNNER_NPM_REGISTRY"] = (npm_registry, "the npm registry URL")
     try:  # Debian packages for the test root filesystems come from apt's own mirror.
         urls["KRUNNER_DEBIAN_MIRROR"] = (debian_mirror(), "apt's Debian mirror URL")
     except NoDebianMirror:

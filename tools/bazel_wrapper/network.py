@@ -1,16 +1,17 @@
-"""Decide whether upstream sources are reachable, and find the PyPI index to use.
+"""Decide whether upstream sources are reachable, and find the registries to use.
 
-Both answers come from the machine at run time: a quick connect to the hosts of
-the sources lock's upstream URLs, and pip's own configuration for the index, so
-no registry host is ever written into the repository.
+Every answer comes from the machine at run time: a quick connect to the hosts of
+the sources lock's upstream URLs, pip's own configuration for the PyPI index and
+npm's for the npm registry, so no registry host is ever written into the repository.
 """
 
 from __future__ import annotations
 
 import configparser
 import json
-import os
+import shutil
 import socket
+import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -77,3 +78,48 @@ def pip_index_url(env: dict[str, str]) -> str:
             "cannot tell which Python package index to use: set PIP_INDEX_URL or install pip"
         ) from err
     return PyPI.simple_url.rstrip("/")
+
+
+def _npmrc_registry(path: Path) -> str | None:
+    """The `registry=` value of one npmrc file, if it sets one."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = None
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "registry":
+            found = value.strip().strip('"')
+    return found
+
+
+def npm_registry_url(env: dict[str, str]) -> str | None:
+    """The registry npm on this machine uses, or None when there is no npm to ask.
+
+    As npm resolves it: the environment, then the user's npmrc over the global
+    one; when no file sets it, npm itself is asked, for its built-in default.
+    """
+    for name in ("npm_config_registry", "NPM_CONFIG_REGISTRY"):
+        if env.get(name):
+            return env[name].strip().rstrip("/")
+    user = Path(env.get("NPM_CONFIG_USERCONFIG") or Path.home() / ".npmrc")
+    for path in (user, Path("/etc/npmrc"), Path("/usr/etc/npmrc")):
+        url = _npmrc_registry(path)
+        if url:
+            return url.rstrip("/")
+    npm = shutil.which("npm", path=env.get("PATH"))
+    if not npm:
+        return None
+    try:
+        proc = subprocess.run(
+            [npm, "config", "get", "registry"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    url = proc.stdout.strip()
+    return url.rstrip("/") if proc.returncode == 0 and "://" in url else None
