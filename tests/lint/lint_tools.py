@@ -32,6 +32,14 @@ def tool(env_var: str, scratch: Path) -> Path:
     return copy
 
 
+def scratch_copy(root: Path, rels: list[str], dest: Path) -> Path:
+    """`dest` holding copies of the files `rels` of `root`, at the same relative paths."""
+    for rel in rels:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / rel, dest / rel)
+    return dest
+
+
 def run(argv: list[str | Path], cwd: Path) -> subprocess.CompletedProcess:
     """Runs a linter in `cwd`, with its output kept for the assertion message."""
     return subprocess.run(

@@ -7,11 +7,10 @@ name the file, so the workspace checks above cannot pass vacuously.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from lint_tools import buildifier_format, buildifier_lint, report, tool, workspace
+from lint_tools import buildifier_format, buildifier_lint, report, scratch_copy, tool, workspace
 
 ROOT = workspace()
 # Real files to copy: a BUILD file and a .bzl with functions and docstrings.
@@ -25,11 +24,7 @@ def buildifier(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    root = tmp_path / "scratch"
-    for rel in SAMPLES:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, root / rel)
-    return root
+    return scratch_copy(ROOT, SAMPLES, tmp_path / "scratch")
 
 
 def test_every_starlark_file_is_formatted(buildifier):

@@ -7,11 +7,10 @@ one mistake planted, it must fail and name the rule.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from lint_tools import report, ruff_check, ruff_format, tool, workspace
+from lint_tools import report, ruff_check, ruff_format, scratch_copy, tool, workspace
 
 ROOT = workspace()
 SAMPLES = ["ruff.toml", "tests/lint/lint_tools.py", "tools/lock_sid_root"]
@@ -24,11 +23,7 @@ def ruff(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    root = tmp_path / "scratch"
-    for rel in SAMPLES:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, root / rel)
-    return root
+    return scratch_copy(ROOT, SAMPLES, tmp_path / "scratch")
 
 
 def test_every_python_file_passes_ruff_check(ruff):
