@@ -8,13 +8,14 @@ from __future__ import annotations
 import struct
 
 MACHINES = {62: "x86_64", 183: "aarch64"}
-_PT_INTERP, _PT_DYNAMIC = 3, 2
+_PT_INTERP = 3
 
 
 def elf_facts(data: bytes) -> dict | None:
     """{"machine", "static", "stripped"} of a 64-bit little-endian ELF file, or None if it is not one.
 
-    `static`: no PT_INTERP and no PT_DYNAMIC (nothing for a loader to do).
+    `static`: no PT_INTERP, so it needs no loader or library from the image (a
+    static PIE has PT_DYNAMIC for its own relocations, and still runs anywhere).
     `stripped`: no .symtab and no .debug_* section.
     """
     if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
@@ -37,6 +38,6 @@ def elf_facts(data: bytes) -> dict | None:
             names.append(data[start:end].decode(errors="replace") if end >= 0 else "")
     return {
         "machine": MACHINES.get(machine, str(machine)),
-        "static": _PT_INTERP not in types and _PT_DYNAMIC not in types,
+        "static": _PT_INTERP not in types,
         "stripped": not any(n == ".symtab" or n.startswith(".debug") for n in names),
     }
