@@ -2,15 +2,19 @@
 
 It runs the built tool on the pinned upstream wheel with a replacement upstream
 does not have (`ttyd` for `ttyd_linux`), a binary for the other arch, a file that
-is not ELF, a version that is not the wheel's, and a bad local label; and once
-with good inputs, to show the same command succeeds.
+is not ELF, a version that is not the wheel's, a bad local label, and an upstream
+wheel with a binary member no category names; and with good inputs, twice, to
+show the same command succeeds and writes the same bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -58,12 +62,14 @@ def run(
     binary: Path,
     version: str = "26.9.6",
     label: str = "krunner.1",
+    upstream: Path = UPSTREAM,
 ):
+    """The tool on these inputs: (its process, the wheel it was to write)."""
     out = tmp_path / OUT
     proc = subprocess.run(
         [
             str(TOOL),
-            "--upstream", str(UPSTREAM),
+            "--upstream", str(upstream),
             "--upstream-version", version,
             "--local-label", label,
             "--arch", "x86_64",
@@ -80,10 +86,33 @@ def run(
     return proc, out
 
 
-def test_good_inputs_make_the_wheel(tmp_path, source):
-    proc, out = run(tmp_path, source, replace="ttyd_linux", binary=TTYD["x86_64"])
-    assert proc.returncode == 0, proc.stderr
-    assert out.is_file()
+def test_good_inputs_make_the_same_wheel_twice(tmp_path, source):
+    digests = []
+    for attempt in ("first", "second"):
+        (tmp_path / attempt).mkdir()
+        proc, out = run(tmp_path / attempt, source, replace="ttyd_linux", binary=TTYD["x86_64"])
+        assert proc.returncode == 0, proc.stderr
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def test_an_unclassified_upstream_binary_stops_the_build(tmp_path, source):
+    """A later upstream release with a new binary is not passed off as a script."""
+    upstream = tmp_path / "in" / UPSTREAM.name
+    upstream.parent.mkdir()
+    shutil.copyfile(UPSTREAM, upstream)
+    with zipfile.ZipFile(upstream, "a") as zf:
+        zf.writestr("ai/backend/runner/newtool.x86_64.bin", b"\x7fELF")
+    proc, out = run(
+        tmp_path, source, replace="ttyd_linux", binary=TTYD["x86_64"], upstream=upstream
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "kernel_binary_wheel: error: upstream member ai/backend/runner/newtool.x86_64.bin is a "
+        "binary no category names: add it to CATEGORIES in "
+        "krunner/kernel_binary_wheel/upstream_members.py, or replace it"
+    )
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
