@@ -17,12 +17,14 @@ def _impl(ctx):
     args.add("--sources-lock", ctx.file._sources_lock)
     args.add("--spdx-schema", ctx.file._spdx_schema)
     inputs = [upstream, ctx.file._sources_lock, ctx.file._spdx_schema]
+    replaced = {}
     for target, stem in ctx.attr.replacements.items():
         files = target[DefaultInfo].files.to_list()
         if len(files) != 1:
             fail("replacement {} must be one executable, not {} files".format(target.label, len(files)))
         args.add("--replace", "{}={}".format(stem, files[0].path))
         inputs.append(files[0])
+        replaced[stem] = files[0]
     for stem, program in ctx.attr.programs.items():
         args.add("--program", "{}={}".format(stem, program))
     for target, stems in ctx.attr.sources.items():
@@ -41,7 +43,21 @@ def _impl(ctx):
         mnemonic = "KernelBinaryWheel",
         progress_message = "Writing the drop-in wheel %{output}",
     )
-    return [DefaultInfo(files = depset([out]))]
+
+    # For tests: which binary replaced which member, as runfiles paths (the binaries
+    # are in the runfiles), so the map is written once, in the BUILD file.
+    manifest = ctx.actions.declare_file(ctx.label.name + ".replacements.json")
+    ctx.actions.write(manifest, json.encode({stem: _rlocationpath(ctx, f) for stem, f in replaced.items()}))
+    return [
+        DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = replaced.values())),
+        OutputGroupInfo(replacements = depset([manifest])),
+    ]
+
+def _rlocationpath(ctx, f):
+    """`f`'s path in runfiles, as $(rlocationpath) gives it."""
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return ctx.workspace_name + "/" + f.short_path
 
 kernel_binary_wheel = rule(
     implementation = _impl,
@@ -50,7 +66,8 @@ the members built here in place of theirs, every other member byte-identical, th
 version `<upstream_version>+<local_label>`, a recomputed RECORD, and a CycloneDX SBOM
 (dist-info/sboms/) that says which members are built here, from which sources, and
 which are upstream's and why. The tool refuses a replacement that upstream's wheel
-does not have.""",
+does not have. Output group `replacements`: a JSON {member stem: runfiles path of
+the binary}, with the binaries in the runfiles, for tests.""",
     attrs = {
         "upstream": attr.label(mandatory = True, allow_single_file = [".whl"], doc = "Upstream's published wheel for `arch`, pinned by sha256 (a tool wheel lock entry with keep_wheel)."),
         "upstream_version": attr.string(mandatory = True, doc = "Its version; the tool checks it against the wheel's METADATA."),
@@ -67,6 +84,9 @@ does not have.""",
 
 def kernel_binary_wheels(name, upstream, upstream_version, local_label, replacements, archs):
     """One `<name>_<arch>` kernel_binary_wheel per arch, from one replacement map.
+
+    Also `<name>_<arch>_replacements`: the JSON of which binary replaced which
+    member (the wheel's `replacements` output group), for tests.
 
     Args:
       name: prefix of the targets (`wheel` gives `wheel_x86_64`, `wheel_aarch64`).
@@ -91,4 +111,10 @@ def kernel_binary_wheels(name, upstream, upstream_version, local_label, replacem
             replacements = {r["binary"].format(arch = arch): stem for stem, r in replacements.items()},
             programs = {stem: r["sources"][0] for stem, r in replacements.items()},
             sources = {label: ",".join(stems) for label, stems in by_source.items()},
+        )
+        native.filegroup(
+            name = "{}_{}_replacements".format(name, arch),
+            srcs = [":{}_{}".format(name, arch)],
+            output_group = "replacements",
+            testonly = True,
         )

@@ -1,6 +1,7 @@
 """The drop-in backend.ai-kernel-binary wheel differs from upstream's only where it must.
 
-Run once per arch (WHEEL, UPSTREAM, ARCH and REPLACED from the BUILD file): every
+Run once per arch (WHEEL, UPSTREAM, ARCH and REPLACED, the wheel's replacement
+map, from the BUILD file): every
 member but the replaced ones is byte-identical to upstream's, with its file mode;
 each replaced member is the binary built here; RECORD lists every member with the
 right hash and size; METADATA and WHEEL carry the local version and the file
@@ -26,10 +27,10 @@ RUNFILES = Path(os.environ["TEST_SRCDIR"])
 WHEEL = RUNFILES / os.environ["WHEEL"]
 UPSTREAM = RUNFILES / os.environ["UPSTREAM"]
 ARCH = os.environ["ARCH"]
-# member stem=rlocationpath of the binary built here
+# {member stem: runfiles path of the binary built here}, from the wheel's BUILD file's map
 REPLACED = {
     f"ai/backend/runner/{stem}.{ARCH}.bin": RUNFILES / path
-    for stem, path in (item.split("=", 1) for item in os.environ["REPLACED"].split())
+    for stem, path in json.loads((RUNFILES / os.environ["REPLACED"]).read_text()).items()
 }
 VERSION = "26.9.6+krunner.1"
 DIST_INFO = f"backend_ai_kernel_binary-{VERSION}.dist-info"
@@ -47,6 +48,7 @@ OLD_INFO = next(n.split("/")[0] for n in THEIRS if n.endswith(".dist-info/METADA
 
 
 def test_other_members_are_upstreams_bytes_and_modes():
+    assert REPLACED, "the wheel replaces nothing: its BUILD file's map is empty"
     kept = [n for n in THEIRS if not n.startswith(OLD_INFO + "/") and n not in REPLACED]
     assert len(kept) > 40
     for name in kept:

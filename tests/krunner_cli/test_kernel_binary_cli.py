@@ -18,7 +18,11 @@ RUNFILES = Path(os.environ["TEST_SRCDIR"])
 KRUNNER = RUNFILES / os.environ["TEST_WORKSPACE"] / "tools/krunner"
 OURS = RUNFILES / os.environ["WHEEL"]
 UPSTREAM = RUNFILES / os.environ["UPSTREAM"]
-TTYD = RUNFILES / os.environ["TTYD"]
+# {member stem: runfiles path of the binary built here}: the wheel's replacement map
+REPLACED = {
+    f"{stem}.x86_64.bin": RUNFILES / path
+    for stem, path in json.loads((RUNFILES / os.environ["REPLACED"]).read_text()).items()
+}
 
 
 def krunner(*args: str) -> subprocess.CompletedProcess:
@@ -39,16 +43,21 @@ def test_inspect_shows_ours_and_upstreams():
     with zipfile.ZipFile(OURS) as zf:
         runner = [n for n in zf.namelist() if n.startswith("ai/backend/runner/")]
     assert len(members) == len(runner)
-    ttyd = members["ttyd_linux.x86_64.bin"]
-    assert ttyd["origin"] == "ours" and ttyd["component"] == "ttyd"
-    assert ttyd["bytes"] == TTYD.stat().st_size
-    assert ttyd["kind"] == "ELF x86_64 static, stripped"
-    assert {m["origin"] for n, m in members.items() if n != "ttyd_linux.x86_64.bin"} == {"upstream"}
+    assert REPLACED
+    for name, binary in REPLACED.items():
+        m = members[name]
+        assert m["origin"] == "ours" and m["component"] and m["version"]
+        assert m["bytes"] == binary.stat().st_size
+        assert m["kind"] in ("ELF x86_64 static, stripped", "ELF x86_64 static-pie, stripped")
+    assert {m["origin"] for n, m in members.items() if n not in REPLACED} == {"upstream"}
     assert members["libbaihook.ubuntu22.04.x86_64.so"]["kind"].startswith(
         "ELF x86_64 shared object"
     )
     text = krunner("inspect", str(OURS))
-    assert text.returncode == 0 and "ours: ttyd 1.7.7" in text.stdout
+    assert text.returncode == 0
+    for name in REPLACED:
+        m = members[name]
+        assert f"ours: {m['component']} {m['version']}" in text.stdout
 
 
 def test_inspect_upstreams_wheel_has_no_ours():
@@ -63,10 +72,11 @@ def test_compare_with_upstream():
     proc = krunner("compare", "--json", str(UPSTREAM), str(OURS))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    changed = [m for m in data["members"] if m["state"] != "same"]
-    assert [m["name"] for m in changed] == ["ttyd_linux.x86_64.bin"]
-    assert changed[0]["b_bytes"] == TTYD.stat().st_size
-    assert (changed[0]["a_origin"], changed[0]["b_origin"]) == ("upstream", "ours")
+    changed = {m["name"]: m for m in data["members"] if m["state"] != "same"}
+    assert sorted(changed) == sorted(REPLACED)
+    for name, binary in REPLACED.items():
+        assert changed[name]["b_bytes"] == binary.stat().st_size
+        assert (changed[name]["a_origin"], changed[name]["b_origin"]) == ("upstream", "ours")
     assert data["counts"]["added"] == data["counts"]["removed"] == 0
     text = krunner("compare", str(UPSTREAM), str(OURS))
-    assert text.returncode == 0 and "1 changed" in text.stdout
+    assert text.returncode == 0 and f"{len(REPLACED)} changed" in text.stdout
