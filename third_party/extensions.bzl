@@ -62,6 +62,7 @@ def _tool_wheels_impl(mctx):
             version = entry["version"],
             filename = entry["filename"],
             sha256 = entry["sha256"],
+            keep_wheel = entry.get("keep_wheel", False),
             deps = ["@pypi_{}//:pkg".format(d.lower().replace("-", "_").replace(".", "_")) for d in entry.get("deps", [])],
         )
     return mctx.extension_metadata(reproducible = True)

@@ -3,6 +3,10 @@
 The wheel's URL is looked up at fetch time in the simple index the machine's pip
 is configured with (`KRUNNER_PYPI_INDEX`, set by tools/bazel), so no registry
 host is written into the repository; the sha256 from the lock is what is checked.
+
+With `keep_wheel`, the wheel file itself stays in the repository too (under
+`_wheel_file/`, left out of the py_library), as `:wheel`: for rules that read a
+published wheel as it is, member by member (the drop-in backend.ai-kernel-binary).
 """
 
 load("//third_party/python:simple_index.bzl", "wheel_url")
@@ -14,19 +18,36 @@ load("@rules_python//python:defs.bzl", "py_library")
 py_library(
     name = "pkg",
     srcs = glob(["**/*.py"], allow_empty = True),
-    data = glob(["**/*"], exclude = ["**/*.py", "**/*.pyc", "BUILD.bazel", "REPO.bazel", "WORKSPACE", "**/* *"]),
+    data = glob(["**/*"], exclude = ["**/*.py", "**/*.pyc"] + {exclude}),
     imports = ["."],
     deps = {deps},
     visibility = ["//visibility:public"],
 )
 
-exports_files(glob(["**/*"], exclude = ["BUILD.bazel", "REPO.bazel", "WORKSPACE", "**/* *"]))
+exports_files(glob(["**/*"], exclude = {exclude}))
+"""
+
+_WHEEL_FILE = """
+# The published wheel file, as downloaded (keep_wheel).
+filegroup(
+    name = "wheel",
+    srcs = ["_wheel_file/{filename}"],
+    visibility = ["//visibility:public"],
+)
 """
 
 def _pypi_wheel_impl(rctx):
     url = wheel_url(rctx, rctx.attr.project, rctx.attr.filename)
+    exclude = ["BUILD.bazel", "REPO.bazel", "WORKSPACE", "**/* *"]
+    extra = ""
     rctx.download_and_extract(url = [url], sha256 = rctx.attr.sha256, type = "zip")
-    rctx.file("BUILD.bazel", _BUILD.format(filename = rctx.attr.filename, deps = repr([str(d) for d in rctx.attr.deps])))
+    if rctx.attr.keep_wheel:
+        # The same sha256 again: served from the repository cache, not downloaded twice.
+        rctx.download(url = [url], output = "_wheel_file/" + rctx.attr.filename, sha256 = rctx.attr.sha256)
+        exclude.append("_wheel_file/**")
+        extra = _WHEEL_FILE.format(filename = rctx.attr.filename)
+    build = _BUILD.format(filename = rctx.attr.filename, deps = repr([str(d) for d in rctx.attr.deps]), exclude = repr(exclude))
+    rctx.file("BUILD.bazel", build + extra)
 
 pypi_wheel = repository_rule(
     implementation = _pypi_wheel_impl,
@@ -38,5 +59,6 @@ pypi_wheel = repository_rule(
         "filename": attr.string(mandatory = True, doc = "The exact wheel file name."),
         "sha256": attr.string(mandatory = True, doc = "sha256 of the wheel file."),
         "deps": attr.label_list(doc = "The py_library targets of its runtime dependencies."),
+        "keep_wheel": attr.bool(doc = "Also keep the wheel file itself, as the `:wheel` target."),
     },
 )

@@ -1,7 +1,9 @@
 """`krunner inspect` and `krunner compare` for Backend.AI krunner wheels.
 
 Both work on our wheels and on upstream's published ones, read the volume
-without extracting it, and print plain text, or JSON with --json.
+without extracting it, and print plain text, or JSON with --json. They also
+read backend.ai-kernel-binary wheels (upstream's, and our drop-in): its members,
+which are built here and which are upstream's, and their sizes.
 """
 
 from __future__ import annotations
@@ -12,11 +14,20 @@ from pathlib import Path
 
 import click
 
+from krunner_cli.kernel_binary import (
+    BinaryWheel,
+    compare_binary_data,
+    inspect_binary_data,
+    is_kernel_binary,
+    read_kernel_binary,
+)
 from krunner_cli.reader import KrunnerError, Wheel, components, read_wheel
 
 
-def _load(path: str) -> Wheel:
+def _load(path: str) -> Wheel | BinaryWheel:
     p = Path(path)
+    if is_kernel_binary(p):
+        return read_kernel_binary(p)
     if sys.stderr.isatty():
         total = p.stat().st_size if p.is_file() else 0
         with click.progressbar(length=total, label=f"reading {p.name}", file=sys.stderr) as bar:
@@ -70,8 +81,16 @@ def main() -> None:
     "components[{name,version,license,source}].",
 )
 def inspect(wheel: str, as_json: bool) -> None:
-    """What a krunner WHEEL carries: tags, distro key, volume, components."""
-    data = inspect_data(_load(wheel))
+    """What a krunner WHEEL carries: tags, distro key, volume, components.
+
+    For a backend.ai-kernel-binary wheel: its members, their sizes and kinds, and
+    which are built here (from its SBOM) and which are upstream's.
+    """
+    loaded = _load(wheel)
+    if isinstance(loaded, BinaryWheel):
+        _inspect_binary(inspect_binary_data(loaded), as_json)
+        return
+    data = inspect_data(loaded)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -86,6 +105,63 @@ def inspect(wheel: str, as_json: bool) -> None:
     )
     rows = [[c["name"], c["version"], c["license"], c["source"]] for c in data["components"]]
     click.echo(_table(rows, ["component", "version", "license", "from"]))
+
+
+def _inspect_binary(data: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    sbom = "yes" if data["sbom"] else "none (every member is upstream's)"
+    click.echo(
+        f"{data['distribution']} {data['version']}  ({data['file']})\n"
+        f"platform tags:  {' '.join(data['platform_tags'])}\n"
+        f"SBOM:           {sbom}\n"
+        f"members:        {data['ours_bytes']:,} bytes built here, "
+        f"{data['upstream_bytes']:,} bytes upstream's\n"
+    )
+    rows = [
+        [
+            m["name"],
+            f"{m['bytes']:,}",
+            m["kind"],
+            f"ours: {m['component']} {m['version']}".rstrip()
+            if m["origin"] == "ours"
+            else "upstream",
+        ]
+        for m in data["members"]
+    ]
+    click.echo(_table(rows, ["member", "bytes", "kind", "from"]))
+
+
+def _compare_binary(data: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    c = data["counts"]
+    click.echo(
+        f"{data['a']} ({data['a_version']})  ->  {data['b']} ({data['b_version']})\n"
+        f"members: {c['same']} same, {c['changed']} changed, {c['added']} added, "
+        f"{c['removed']} removed\n"
+    )
+
+    def size(n):
+        return "-" if n is None else f"{n:,}"
+
+    rows = [
+        [
+            r["name"],
+            size(r["a_bytes"]),
+            size(r["b_bytes"]),
+            "-"
+            if r["a_bytes"] is None or r["b_bytes"] is None
+            else f"{r['b_bytes'] - r['a_bytes']:+,}",
+            f"{r['a_kind'] or '-'} -> {r['b_kind'] or '-'}",
+            f"{r['a_origin'] or '-'} -> {r['b_origin'] or '-'}",
+        ]
+        for r in data["members"]
+        if r["state"] != "same"
+    ]
+    click.echo(_table(rows, ["member", "a bytes", "b bytes", "delta", "kind", "from"]))
 
 
 def compare_data(a: Wheel, b: Wheel, top: int) -> dict:
@@ -136,8 +212,21 @@ def compare_data(a: Wheel, b: Wheel, top: int) -> dict:
     help="JSON with keys a, b, added, removed, changed, packages{name:{a,b}}, size, largest_deltas.",
 )
 def compare(wheel: str, other: str, top: int, as_json: bool) -> None:
-    """What differs between the volumes of WHEEL and OTHER."""
-    data = compare_data(_load(wheel), _load(other), top)
+    """What differs between the volumes of WHEEL and OTHER.
+
+    For two backend.ai-kernel-binary wheels: each member that differs, with both
+    sizes, kinds (ELF machine, static, stripped) and origins (ours or upstream's).
+    """
+    a, b = _load(wheel), _load(other)
+    if isinstance(a, BinaryWheel) != isinstance(b, BinaryWheel):
+        raise KrunnerError(
+            f"{other if isinstance(a, BinaryWheel) else wheel}: compare a "
+            "backend.ai-kernel-binary wheel with another one, not with a krunner wheel"
+        )
+    if isinstance(a, BinaryWheel):
+        _compare_binary(compare_binary_data(a, b), as_json)
+        return
+    data = compare_data(a, b, top)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
