@@ -134,3 +134,15 @@ def test_plan_never_lowers_or_skips():
         plan(LOCKED, {"static_gnu": distro(17, x86=C)}, "minor")
     with pytest.raises(lock.LockError, match="skips past 19"):
         plan(LOCKED, {"static_gnu": distro(21, x86=C)}, "minor")
+
+
+def test_numbers_are_checked_before_any_build():
+    check = bump_volume().check_numbers
+    ok = distros_file.Versions("static-gnu", "backend.ai-krunner-static-gnu", "4.7.0", 19)
+    check(LOCKED, {"static_gnu": ok})
+    with pytest.raises(lock.LockError, match="never go down"):
+        check(LOCKED, {"static_gnu": dataclasses.replace(ok, volume_version=17)})
+    with pytest.raises(lock.LockError, match="never go down"):
+        check(LOCKED, {"static_gnu": dataclasses.replace(ok, version="4.5.9")})
+    with pytest.raises(lock.LockError, match="set it to 19"):
+        check(LOCKED, {"static_gnu": dataclasses.replace(ok, volume_version=20)})

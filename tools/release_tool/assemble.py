@@ -248,5 +248,7 @@ def main(argv: list[str]) -> int:
     except (ReleaseError, lock.LockError, ValueError, OSError) as err:
         print(f"release: error: {err}", file=sys.stderr)
         return 1
-    print(f"release: wrote {out}: {len(args.wheels)} wheels, SBOMs, PROVENANCE.txt, SHA256SUMS")
+    print(
+        f"release: checked and wrote {len(args.wheels)} wheels, their SBOMs, PROVENANCE.txt and SHA256SUMS"
+    )
     return 0
