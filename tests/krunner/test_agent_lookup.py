@@ -10,15 +10,13 @@ wheels. The Python version it reads decides where the agent bind-mounts its
 from __future__ import annotations
 
 import functools
-import importlib.util
-import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+import agent_probe
 import pytest
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"])
@@ -31,25 +29,11 @@ AGENTS = {
 PROBE = RUNFILES / os.environ["AGENT_CODE"]
 VOLUME_VERSIONS = dict(item.split("=") for item in os.environ["VOLUME_VERSIONS"].split())
 PYTHON_VERSION = os.environ["PYTHON_VERSION"]
-# pkg_resources for the 23.9 agent, from the pinned setuptools (found, not imported).
-SETUPTOOLS_REPO = Path(importlib.util.find_spec("pkg_resources").origin).parent.parent
 
 
 @pytest.fixture(scope="module")
 def setuptools_path(tmp_path_factory) -> str:
-    """A copy of the setuptools repo with the one file runfiles leave out: Bazel drops names with spaces,
-    and pkg_resources' vendored jaraco.text reads its sample `Lorem ipsum.txt` when imported."""
-    dest = tmp_path_factory.mktemp("setuptools")
-    for name in ("pkg_resources", "setuptools"):
-        shutil.copytree(SETUPTOOLS_REPO / name, dest / name, symlinks=False)
-    lorem = dest / "setuptools/_vendor/jaraco/text/Lorem ipsum.txt"
-    if not lorem.exists():
-        lorem.write_text("Lorem ipsum dolor sit amet.\n")
-    return str(dest)
-
-
-# Image base-distro labels and the key match_distro_data must pick for them.
-IMAGES = {"ubuntu22.04": "static-gnu", "centos7.6": "static-gnu", "alpine3.21": "static-musl"}
+    return agent_probe.setuptools_copy(tmp_path_factory.mktemp("setuptools"))
 
 
 def install(arch: str, target: Path) -> None:
@@ -106,28 +90,16 @@ def site(request, tmp_path_factory):
 @pytest.mark.parametrize("agent", sorted(AGENTS))
 def test_agent_finds_volumes_and_python(site, agent, setuptools_path):
     arch, target = site
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(target), setuptools_path]),
-        "PATH": "/usr/bin:/bin",
-        "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning",
-    }
-    proc = subprocess.run(
-        [sys.executable, str(PROBE), str(AGENTS[agent]), arch, *IMAGES],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = agent_probe.probe(PROBE, AGENTS[agent], arch, target, setuptools_path)
 
     expected = {
         key: f"backendai-krunner.v{VOLUME_VERSIONS[key]}.{arch}.{key}" for key in VOLUME_VERSIONS
     }
-    assert out["volumes"] == expected, proc.stderr  # prepare_krunner_env: one volume per key
+    assert out["volumes"] == expected  # prepare_krunner_env: one volume per key
     archives = {run["env"][0]: run["archive"] for run in out["extractions"]}
     assert sorted(archives) == sorted(f"KRUNNER_VERSION={v}" for v in VOLUME_VERSIONS.values())
 
-    for label, key in IMAGES.items():
+    for label, key in agent_probe.IMAGES.items():
         info = out["info"][label]
         # before the fix, alpine: {"error": "ModuleNotFoundError: No module named 'ai.backend.krunner.static_musl'"}
         assert "error" not in info, f"{agent} agent, {label} image: {info['error']}"

@@ -63,8 +63,10 @@ def test_tool_wheel_is_pinned_and_pure(wheel):
     if wheel.get("platform"):  # a prebuilt tool binary: says for which host, and why
         arch = wheel["platform"].removeprefix("linux_")
         # a tool binary (py3-none) or a stable-ABI extension (abi3), for a manylinux host
+        # (manylinux2014 is PEP 600's manylinux_2_17, under its older name)
         assert re.search(
-            rf"-(py3-none|cp3\d+-abi3)-manylinux_2_\d+_{arch}(\.manylinux(_2_\d+|2014)_{arch})*\.whl$",
+            rf"-(py3-none|cp3\d+-abi3)-(manylinux2014_{arch}\.)?manylinux_2_\d+_{arch}"
+            rf"(\.manylinux(_2_\d+|2014)_{arch})*\.whl$",
             wheel["filename"],
         ), wheel["filename"]
         assert wheel.get("why"), "a binary tool wheel says why no pure-Python one will do"
