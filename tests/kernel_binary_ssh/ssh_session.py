@@ -98,9 +98,12 @@ def kernel_dir(tmp: Path, dropbearmulti: Path, sftp_server: Path) -> Path:
 class DropbearImage:
     """dropbear serving in a test image (see the module docstring); use as a context manager."""
 
-    def __init__(self, root: Path, arch: str, opt: Path, log: Path, timeout: float):
+    def __init__(
+        self, root: Path, arch: str, opt: Path, log: Path, timeout: float, show_log: bool = True
+    ):
         self.root = Path(root).resolve()
         self.arch, self.opt, self.log_path, self.timeout = arch, opt, log, timeout
+        self.show_log = show_log  # print dropbear's log when it stops (tests: shown on failure)
         self.proc: subprocess.Popen | None = None
 
     def inside(self, path: str) -> Path:
@@ -198,7 +201,8 @@ class DropbearImage:
             self.proc.stdin.close()
             image.stop(self.proc)
             self.proc.stdout.close()
-        print(f"--- dropbear's log ---\n{self.output()}")
+        if self.show_log:
+            print(f"--- dropbear's log ---\n{self.output()}")
         self.log.close()
 
 
