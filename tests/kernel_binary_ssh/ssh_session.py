@@ -243,8 +243,19 @@ class OpenSSHClient:
     def _tool(self, name: str) -> list[str]:
         return [*self.run_prefix, str(self.bin / name)]
 
-    def ssh(self, command: str, netns: Path, timeout: float) -> subprocess.CompletedProcess:
-        argv = [*self._tool("ssh"), *self.options, "-p", str(self.port), "work@127.0.0.1", command]
+    def ssh(
+        self, command: str, netns: Path, timeout: float, extra: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess:
+        """`command` run by the server's shell; `extra` are more ssh options (say, -vv)."""
+        argv = [
+            *self._tool("ssh"),
+            *self.options,
+            *extra,
+            "-p",
+            str(self.port),
+            "work@127.0.0.1",
+            command,
+        ]
         with in_netns(netns):
             return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 

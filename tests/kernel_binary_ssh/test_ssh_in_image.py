@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -105,3 +106,23 @@ def test_sftp_runs_the_mounted_sftp_server(served):
     res = client.ssh("exec /opt/kernel/sftp-server -h", server.netns, TIMEOUT)
     # sftp-server -h prints its usage and exits 1: it runs in this image.
     assert res.returncode == 1 and "usage: sftp-server" in res.stderr, res.stdout + res.stderr
+
+
+def test_window_and_packet_sizes(served):
+    """The channel dropbear opens offers the patched 2 MiB window and 2.5 MiB packets."""
+    server, client, _ = served
+    res = client.ssh("exit 0", server.netns, TIMEOUT, extra=("-vv",))
+    assert res.returncode == 0, res.stderr
+    # OpenSSH logs the window and maximum packet the server grants its session channel.
+    match = re.search(r"open confirm rwindow (\d+) rmax (\d+)", res.stderr)
+    assert match, res.stderr[-3000:]
+    # sftp_window_sizes.patch: DEFAULT_RECV_WINDOW, and RECV_MAX_PAYLOAD_LEN less 9 header bytes.
+    assert (int(match.group(1)), int(match.group(2))) == (2097152, 2621440 - 9)
+
+
+def test_long_command(served):
+    """max_cmd_len.patch: a 15000-byte command runs (dropbear's default refuses more than 9000)."""
+    server, client, _ = served
+    command = ": " + "x" * 15000 + "; echo long-ok"
+    res = client.ssh(command, server.netns, TIMEOUT)
+    assert res.returncode == 0 and res.stdout.strip() == "long-ok", res.stderr
