@@ -46,12 +46,13 @@ def _autoconf_steps(*configure_args, before_make = []):
         _step("install", "make", "install", "DESTDIR={dest}"),
     ]
 
-def tmux_builds(target):
-    """Declares libevent_, ncurses_ and tmux_<target> (install trees; tmux's is bin/tmux).
+def tmux_builds(name):
+    """Declares libevent_, ncurses_ and tmux_<name> (install trees; tmux's is bin/tmux).
 
     Args:
-      target: a musl key of //toolchains/zig:targets.bzl.
+      name: the zig target, a musl key of //toolchains/zig:targets.bzl.
     """
+    target = name
     common = dict(target = target, prefix = "/opt/kernel")
 
     configure_make(
