@@ -76,4 +76,6 @@ def upstream_runner_dir() -> Path:
 
 def agent_terminfo() -> Path:
     """The wheel's terminfo.alpine3.8, which the agent mounts at /home/work/.terminfo."""
-    return runfile("UPSTREAM_TERMINFO_FILE").parent.parent
+    # The repository's real directory: the runfiles tree holds symlinks to host paths,
+    # which would dangle inside the image.
+    return Path(os.path.realpath(runfile("UPSTREAM_TERMINFO_FILE"))).parent.parent
