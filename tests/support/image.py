@@ -17,7 +17,9 @@ How the image is entered (`python3 image.py ENTER-SPEC`, started by `run` or
 3. Pid 1 of the new PID namespace mounts, inside the root: /dev (bound),
    a new devpts instance at /dev/pts (and its ptmx at /dev/ptmx), a new /proc,
    tmpfs at /tmp (1777) and /home/work (owned by 1000), the volume read-only at
-   /opt/backend.ai, and the caller's extra mounts (read-only).
+   /opt/backend.ai, and the caller's extra mounts (read-only; for mounts into
+   /opt/kernel, where the agent puts its own binaries, /opt is a tmpfs holding
+   both mount points).
 4. For an aarch64 image on another machine: a private binfmt_misc instance
    (Linux >= 6.7 gives each user namespace its own) at
    /proc/sys/fs/binfmt_misc, with the static qemu-aarch64 registered with the
@@ -58,6 +60,10 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC = 32, 1024, 2048, 4096, 16384
 MS_PRIVATE, MS_RELATIME = 1 << 18, 1 << 21
 PR_SET_PDEATHSIG = 1
+# Where the agent bind-mounts its own binaries (backend.ai-kernel-binary).
+AGENT_KERNEL_DIR = "/opt/kernel"
+# Extra mounts may target paths missing from the root only under these (tmpfs made here).
+MADE_MOUNT_POINTS = ("/home/work/", "/tmp/", AGENT_KERNEL_DIR + "/")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -131,7 +137,7 @@ def run(
     `env` adds to PATH, HOME=/home/work, USER=work and LANG=C.UTF-8;
     LD_LIBRARY_PATH is always /opt/backend.ai/lib. `mounts` are (host path,
     in-image path) pairs bound read-only after the volume (mount points must
-    exist).
+    exist, except under /home/work, /tmp and /opt/kernel, where they are made).
     """
     cmd = [sys.executable, "-I", __file__, _spec(root, volume, argv, arch, env, list(mounts), uid)]
     return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
@@ -271,6 +277,15 @@ def _pid1(spec: dict) -> int:
     if os.path.exists(f"{root}/dev/ptmx"):
         _mount(f"{root}/dev/pts/ptmx", f"{root}/dev/ptmx", None, MS_BIND)
     _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    kernel_dir = f"{root}{AGENT_KERNEL_DIR}"
+    if not os.path.isdir(kernel_dir) and any(
+        dst.startswith(AGENT_KERNEL_DIR + "/") for _, dst in spec["mounts"]
+    ):
+        # The agent bind-mounts its binaries into /opt/kernel, which Docker creates;
+        # a test root has no /opt/kernel, so /opt becomes a tmpfs with both mount points.
+        _mount("tmpfs", f"{root}/opt", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+        os.makedirs(f"{root}/opt/backend.ai")
+        os.makedirs(kernel_dir)
     _mount("tmpfs", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     _mount(
         "tmpfs",
@@ -281,7 +296,15 @@ def _pid1(spec: dict) -> int:
     )
     _bind_readonly(spec["volume"], f"{root}/opt/backend.ai")
     for src, dst in spec["mounts"]:
-        _bind_readonly(src, f"{root}/{dst.lstrip('/')}")
+        target = f"{root}/{dst.lstrip('/')}"
+        if not os.path.lexists(target) and dst.startswith(MADE_MOUNT_POINTS):
+            # Under the tmpfs made here: create the mount point, as Docker does.
+            if os.path.isdir(src):
+                os.makedirs(target)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "wb").close()
+        _bind_readonly(src, target)
     if spec["qemu"]:
         binfmt = f"{root}/proc/sys/fs/binfmt_misc"
         _mount("binfmt_misc", binfmt, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
