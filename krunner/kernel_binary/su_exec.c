@@ -1,4 +1,7 @@
 /*
+ * SPDX-License-Identifier: MIT
+ * (the text is su_exec.LICENSE beside this file)
+ *
  * su-exec: switch user and group, then exec a program (no PTY, no PAM, no fork).
  *
  *   su-exec USER[:GROUP[,GROUP...]] PROGRAM [ARG...]

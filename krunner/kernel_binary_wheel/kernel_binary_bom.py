@@ -9,6 +9,8 @@ Components:
                built into it) is a `library` linked into it. Every source has its
                license text under dist-info/licenses/<member stem>/<source>.txt
                (`krunner:license_file`, relative to the dist-info directory).
+               A program written in this repository (su-exec) has no archive:
+               its component names the file (`krunner:source_path`) and its sha256.
   upstream's   one `file` per member kept byte-identical, with its sha256, its
                category (libbaihook, jail, all-smi, bssh, extractor image, scripts
                and data) and why it is not built here (upstream_members.py).
@@ -25,6 +27,9 @@ from pathlib import Path
 
 from make_bom import BomError, archive_component, licenses_field, prop, read_text
 from upstream_members import classify
+
+# PROVENANCE.json's `artifact` for a source of this repository (//krunner/licenses:written_here.bzl)
+WRITTEN_HERE = "written here"
 
 
 class Source:
@@ -49,11 +54,7 @@ def built_components(
     """The components of one replaced member (program first) and the refs of its libraries."""
     out, libs = [], []
     for i, src in enumerate(sources):
-        entry = lock["archives"].get(src.prov["name"])
-        if entry is None:
-            raise BomError(f"{stem}: source {src.prov['name']} is not in the sources lock")
-        if not entry.get("license"):
-            raise BomError(f"sources lock: {src.prov['name']} has no `license` (SPDX expression)")
+        entry = source_entry(stem, src.prov, lock)
         rel = f"licenses/{stem}/{src.name}.txt"
         licenses[rel] = read_text(src.text, src.name)
         patches = (
@@ -71,19 +72,51 @@ def built_components(
             extra = [prop("built_here", "true"), prop("linked_into", stem)]
             ref, kind = f"built:{stem}:{src.name}", "library"
             libs.append(ref)
-        out.append(
-            archive_component(
-                ref,
-                kind,
-                src.name,
-                entry["version"],
-                licenses_field(entry["license"], spdx_ids),
-                src.prov,
-                rel,
-                patches + extra,
+        lic = licenses_field(entry["license"], spdx_ids)
+        if src.prov["artifact"] == WRITTEN_HERE:
+            comp = written_here_component(ref, kind, src.name, lic, src.prov, rel, extra)
+        else:
+            comp = archive_component(
+                ref, kind, src.name, entry["version"], lic, src.prov, rel, patches + extra
             )
-        )
+        out.append(comp)
     return out, libs
+
+
+def source_entry(stem: str, prov: dict, lock: dict) -> dict:
+    """A source's version and license: its sources lock entry, or for a file of this
+    repository (`written here`) its own provenance."""
+    name = prov["name"]
+    if prov["artifact"] == WRITTEN_HERE:
+        entry = prov
+    else:
+        entry = lock["archives"].get(name)
+        if entry is None:
+            raise BomError(f"{stem}: source {name} is not in the sources lock")
+    if not entry.get("license"):
+        where = "its PROVENANCE.json" if entry is prov else "the sources lock"
+        raise BomError(f"{stem}: source {name} has no `license` (SPDX expression) in {where}")
+    return entry
+
+
+def written_here_component(
+    ref: str, kind: str, name: str, lic: list[dict], prov: dict, text: str, extra: list[dict]
+) -> dict:
+    """A component whose source is a file of this repository: its path and sha256, no archive."""
+    return {
+        "bom-ref": ref,
+        "type": kind,
+        "name": name,
+        "version": prov["version"],
+        "licenses": lic,
+        "hashes": [{"alg": "SHA-256", "content": prov["sha256"]}],
+        "properties": [
+            prop("artifact", WRITTEN_HERE),
+            prop("source_path", prov["path"]),
+            prop("license_file", text),
+        ]
+        + extra,
+    }
 
 
 def upstream_component(member: str, data: bytes, upstream: dict) -> dict:
