@@ -30,7 +30,7 @@ from elf_facts import elf_facts
 from kernel_binary_bom import Source, built_components, sbom, upstream_component
 from make_bom import BomError
 from upstream_members import UnclassifiedMember
-from wheelmaker import ZIP_EPOCH, escape, record_hash
+from wheelmaker import escape, write_wheel
 
 RUNNER = "ai/backend/runner"
 
@@ -195,38 +195,12 @@ def build(args: argparse.Namespace) -> None:
         sbom(distribution, version, args.arch, upstream, components, depends),
         0o644,
     )
-    write_zip(files, dist_info, args.out)
-
-
-def write_zip(files: dict[str, tuple[bytes, int]], dist_info: str, out: Path) -> None:
-    """`files` plus RECORD, sorted with dist-info last, fixed timestamps; nothing left on failure."""
-
-    def order(name: str) -> tuple[int, bytes]:
-        return (1 if name.startswith(dist_info + "/") else 0, name.encode())
-
-    record = []
-    tmp = out.with_name(out.name + ".partial")
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for name in sorted(files, key=order):
-                data, mode = files[name]
-                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-                info.create_system = 3
-                info.external_attr = (0o100000 | mode) << 16
-                # xz is not worth deflating again
-                info.compress_type = (
-                    zipfile.ZIP_STORED if name.endswith(".tar.xz") else zipfile.ZIP_DEFLATED
-                )
-                zf.writestr(info, data)
-                record.append(f"{name},{record_hash(data)},{len(data)}")
-            record.append(f"{dist_info}/RECORD,,")
-            info = zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=ZIP_EPOCH)
-            info.create_system, info.external_attr = 3, (0o100644 << 16)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, "\n".join(record) + "\n")
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_wheel(
+        {n: data for n, (data, _) in files.items()},
+        dist_info,
+        args.out,
+        modes={n: mode for n, (_, mode) in files.items()},
+    )
 
 
 def main(argv: list[str]) -> int:

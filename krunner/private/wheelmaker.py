@@ -123,31 +123,41 @@ def wheel_name(args: argparse.Namespace) -> str:
     return f"{escape(args.distribution)}-{args.version}-py3-none-{'.'.join(args.platform_tag)}.whl"
 
 
-def write_wheel(files: dict[str, bytes | Path], dist_info: str, out: Path) -> None:
-    """Write `files` plus RECORD into the zip at `out`, deterministically."""
+def write_wheel(
+    files: dict[str, bytes | Path], dist_info: str, out: Path, modes: dict[str, int] | None = None
+) -> None:
+    """Write `files` plus RECORD into the zip at `out`, deterministically: payload
+    sorted before dist-info, fixed timestamps, each member's mode from `modes` (0644
+    when not named). Nothing is left at `out` if writing fails."""
 
     def order(name: str) -> tuple[int, bytes]:
         return (1 if name.startswith(dist_info + "/") else 0, name.encode())
 
+    modes = modes or {}
     record = []
-    with zipfile.ZipFile(out, "w") as zf:
-        for name in sorted(files, key=order):
-            source = files[name]
-            data = source.read_bytes() if isinstance(source, Path) else source
-            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            # The volume is already xz: deflating it again only costs time.
-            info.compress_type = (
-                zipfile.ZIP_STORED if name.endswith(".tar.xz") else zipfile.ZIP_DEFLATED
-            )
-            zf.writestr(info, data)
-            record.append(f"{name},{record_hash(data)},{len(data)}")
-        record.append(f"{dist_info}/RECORD,,")
-        info = zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=ZIP_EPOCH)
-        info.create_system, info.external_attr = 3, (0o100644 << 16)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(info, "\n".join(record) + "\n")
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name in sorted(files, key=order):
+                source = files[name]
+                data = source.read_bytes() if isinstance(source, Path) else source
+                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+                info.create_system = 3
+                info.external_attr = (0o100000 | modes.get(name, 0o644)) << 16
+                # A volume is already xz: deflating it again only costs time.
+                info.compress_type = (
+                    zipfile.ZIP_STORED if name.endswith(".tar.xz") else zipfile.ZIP_DEFLATED
+                )
+                zf.writestr(info, data)
+                record.append(f"{name},{record_hash(data)},{len(data)}")
+            record.append(f"{dist_info}/RECORD,,")
+            info = zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=ZIP_EPOCH)
+            info.create_system, info.external_attr = 3, (0o100644 << 16)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, "\n".join(record) + "\n")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str]) -> int:
