@@ -24,9 +24,9 @@ from pathlib import Path
 import idle
 import kernel_files
 import pytest
-from runner_netns import in_netns
 from server_process import LISTENING, ServerProcess
 from support import image
+from support.image import in_netns
 from ttyd_client import TtydSession
 from ws_client import ConnectionClosed
 

@@ -24,8 +24,6 @@ inside the image's network namespace, with the private key from step 2.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import shutil
 import socket
@@ -34,6 +32,7 @@ import time
 from pathlib import Path
 
 from support import image
+from support.image import in_netns
 
 HOST_KEY = "/tmp/dropbear/dropbear_rsa_host_key"
 USER_KEY = "/tmp/dropbear/id_dropbear"
@@ -46,33 +45,6 @@ MARK = "KRUNNER_SSH_TEST_MARK"
 
 _LDSO = {"x86_64": "ld-linux-x86-64.so.2", "aarch64": "ld-linux-aarch64.so.1"}
 _TRIPLET = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_CLONE_NEWNET = 0x40000000
-
-
-def _setns(fd: int) -> None:
-    # libc's setns: os.setns exists only from Python 3.12, and tools/bench_sftp may run on an older one.
-    if _libc.setns(fd, _CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
-
-
-@contextlib.contextmanager
-def in_netns(netns: Path):
-    """Run the block (and what it starts) in the network namespace `netns`, this thread only."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(netns, os.O_RDONLY)
-    try:
-        _setns(target)
-        try:
-            yield
-        finally:
-            _setns(own)
-    finally:
-        os.close(target)
-        os.close(own)
 
 
 def free_port(netns: Path) -> int:

@@ -10,33 +10,13 @@ threads, started then, stay in it.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import struct
 import time
 from pathlib import Path
 
 import zmq
-
-
-@contextlib.contextmanager
-def in_netns(netns: Path | None):
-    """Run the block in the network namespace `netns` (this thread only), None: stay."""
-    if netns is None:
-        yield
-        return
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(netns, os.O_RDONLY)
-    try:
-        os.setns(target, os.CLONE_NEWNET)
-        try:
-            yield
-        finally:
-            os.setns(own, os.CLONE_NEWNET)
-    finally:
-        os.close(target)
-        os.close(own)
+from support.image import in_netns
 
 
 def unpack_map(data: bytes) -> dict:

@@ -32,6 +32,7 @@ How the image is entered (`python3 image.py ENTER-SPEC`, started by `run` or
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -66,6 +67,7 @@ AGENT_KERNEL_DIR = "/opt/kernel"
 MADE_MOUNT_POINTS = ("/home/work/", "/tmp/", AGENT_KERNEL_DIR + "/")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_CLONE_NEWNET = 0x40000000
 
 
 def extract_volume(archive: Path, dest: Path) -> Path:
@@ -183,6 +185,34 @@ def netns_of(proc: subprocess.Popen, timeout: float = 30) -> Path:
             )
         time.sleep(0.02)
     return path
+
+
+@contextlib.contextmanager
+def in_netns(netns: Path | None):
+    """Run the block (and what it starts) in the network namespace `netns`, this thread
+    only; None stays in the caller's. Sockets made in it stay there afterwards."""
+    if netns is None:
+        yield
+        return
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(netns, os.O_RDONLY)
+    try:
+        _setns(target)
+        try:
+            yield
+        finally:
+            _setns(own)
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+def _setns(fd: int) -> None:
+    # libc's setns: os.setns exists only from Python 3.12, and tools/bench_sftp runs
+    # these helpers on the host's Python, which may be older.
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
 
 
 # --- the entering process (run as a script) ---------------------------------
