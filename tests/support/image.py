@@ -210,9 +210,7 @@ def in_netns(netns: Path | None):
 def _setns(fd: int) -> None:
     # libc's setns: os.setns exists only from Python 3.12, and tools/bench_sftp runs
     # these helpers on the host's Python, which may be older.
-    if _libc.setns(fd, _CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
+    _check(_libc.setns(fd, _CLONE_NEWNET), "setns")
 
 
 # --- the entering process (run as a script) ---------------------------------
